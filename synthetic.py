@@ -1,0 +1,205 @@
+"""The simulated data set of METHOD.md Sec. 9: video classes that differ only by motion.
+
+The paper evaluates on real and simulated data; this is our simulated set. Each class is a motion
+of one "actor" object (direction, speed, rotation, scaling, trajectory); its shape, colour, size,
+start position and angle, the background texture, the distractor objects and the pixel noise are
+drawn at random per video, so a single frame carries no class information and a model must use
+time. A difficulty knob in [0, 1] sets how hard that is.
+
+The set is written as real MPEG-4 AVI files in the HMDB51 layout (class folders plus
+testTrainMulti_7030_splits/ with three 70/30 folds), so it goes through exactly the loader of the
+real data sets (data.py). Same parameters and seed, same decoded frames.
+
+    python data.py --make-synthetic data/synthetic     # the command line lives in data.py
+"""
+import json
+import os
+import time
+
+import av
+import numpy as np
+
+# Each class is closed under a horizontal flip (a class that moves sideways picks left or right
+# at random), so the usual flip augmentation and the flipped views of Sec. 5 keep the label.
+MOTIONS = ["up_slow", "up_fast", "down_slow", "down_fast", "sideways", "rotate", "grow",
+           "shrink", "orbit", "bounce", "shake", "pulse"]
+SYNTHETIC_DEFAULTS = dict(classes=10, videos_per_class=36, frames=32, size=64, difficulty=0.5,
+                          seed=0)
+
+
+def _shape_mask(shape, u, v):
+    """Inside-test of a unit shape in object coordinates (u, v), each (T, H, W)."""
+    if shape == 0:
+        return np.maximum(abs(u), abs(v)) <= 1  # square
+    if shape == 1:
+        return (v >= -0.5) & (v <= 1 - np.sqrt(3) * abs(u))  # triangle
+    if shape == 2:
+        return ((abs(u) <= 1) & (abs(v) <= 0.35)) | ((abs(u) <= 0.35) & (abs(v) <= 1))  # cross
+    return u * u + v * v <= 1  # disc (its stripes show rotation)
+
+
+def _render_object(canvas, rng, shape, color, cx, cy, angle, radius):
+    """Paint one striped shape on canvas (T, H, W, 3); cx, cy, angle, radius are (T,) arrays."""
+    T, H, W, _ = canvas.shape
+    y, x = np.mgrid[0:H, 0:W].astype(np.float32)  # (H, W)
+    dx, dy = x[None] - cx[:, None, None], y[None] - cy[:, None, None]  # (T, H, W)
+    c, s, r = np.cos(angle)[:, None, None], np.sin(angle)[:, None, None], radius[:, None, None]
+    u, v = (dx * c + dy * s) / r, (-dx * s + dy * c) / r  # object coordinates, (T, H, W)
+    inside = _shape_mask(shape, u, v)
+    stripes = 0.65 + 0.35 * (np.sin(u * np.pi * 2) > 0)  # (T, H, W): makes the angle visible
+    paint = color[None, None, None, :] * stripes[..., None]  # (T, H, W, 3)
+    canvas[inside] = paint[inside]
+
+
+def _motion(name, rng, n, size, speed):
+    """Trajectory of the actor over n frames: centre x, y, angle, radius, each (n,)."""
+    t = np.arange(n, dtype=np.float32)
+    radius = np.full(n, rng.uniform(0.09, 0.16) * size, np.float32)  # pixels
+    angle = np.full(n, rng.uniform(0, 2 * np.pi), np.float32)
+    vx = vy = 0.0
+    side = rng.choice([-1.0, 1.0])  # left or right, clockwise or not: keeps flip-closure
+    period = rng.uniform(8, 12)  # frames, for the periodic motions
+    phase = rng.uniform(0, 2 * np.pi)
+    wave = np.sin(2 * np.pi * t / period + phase)
+    dx = dy = np.zeros(n, np.float32)
+    pps = size / 64 * speed  # pixels per frame at this frame size
+    if name in ("up_slow", "up_fast", "down_slow", "down_fast"):
+        vy = (0.55 if name.endswith("slow") else 1.3) * pps * (-1 if name.startswith("up") else 1)
+    elif name == "sideways":
+        vx = side * 0.9 * pps
+    elif name == "rotate":
+        angle = angle + side * 2 * np.pi / 16 * speed * t  # one turn per 16 frames
+    elif name in ("grow", "shrink"):
+        ratio = 1.6 ** (t / max(n - 1, 1))  # x1.6 over the video
+        radius = radius * 0.75 * (ratio if name == "grow" else ratio[::-1])
+    elif name == "orbit":
+        a = side * 2 * np.pi * t / (period * 1.5) + phase
+        dx, dy = 0.12 * size * np.cos(a), 0.12 * size * np.sin(a)
+    elif name == "bounce":
+        dy = 0.12 * size * wave
+    elif name == "shake":
+        dx = 0.12 * size * wave
+    elif name == "pulse":
+        radius = radius * (1 + 0.3 * wave)
+    dx, dy = dx + vx * t, dy + vy * t  # displacement from the start, (n,)
+    # Start where the whole path stays inside the frame, so the actor never leaves it.
+    margin = radius.max() * 1.05
+    lo_x, hi_x = margin - dx.min(), size - margin - dx.max()
+    lo_y, hi_y = margin - dy.min(), size - margin - dy.max()
+    x0 = rng.uniform(lo_x, hi_x) if hi_x > lo_x else (lo_x + hi_x) / 2
+    y0 = rng.uniform(lo_y, hi_y) if hi_y > lo_y else (lo_y + hi_y) / 2
+    return (x0 + dx).astype(np.float32), (y0 + dy).astype(np.float32), angle, radius
+
+
+def render_video(motion, rng, frames, size, difficulty):
+    """One video of class `motion` -> uint8 (n, size, size, 3), n = frames +- 25%.
+
+    Difficulty in [0, 1] raises the pixel noise, the number and speed of distractor objects, the
+    jitter of the actor's path and the spread of its speed, and lowers the actor's contrast.
+    """
+    d = difficulty
+    n = int(rng.integers(frames - frames // 4, frames + frames // 4 + 1))
+    # Background: a smooth random texture (4x4 random colours, upsampled), static in time.
+    coarse = rng.uniform(0, 1, (4, 4, 3)).astype(np.float32)
+    grid = np.linspace(0, 3, size)
+    i0 = np.minimum(grid.astype(int), 2)
+    f = (grid - i0)[:, None]
+    rows = coarse[i0] * (1 - f[..., None]) + coarse[i0 + 1] * f[..., None]  # (size, 4, 3)
+    bg = rows[:, i0] * (1 - f.T[..., None]) + rows[:, i0 + 1] * f.T[..., None]  # (size, size, 3)
+    canvas = np.broadcast_to(bg, (n, size, size, 3)).copy()  # (n, H, W, 3) float in [0, 1]
+    # Distractors: smaller striped shapes drifting on random walks, drawn behind the actor.
+    for _ in range(int(round(1 + 3 * d))):
+        steps = rng.normal(0, 0.3 + 0.5 * d, (n, 2)).cumsum(0) * size / 64  # pixels
+        x = rng.uniform(0.1, 0.9) * size + steps[:, 0]
+        y = rng.uniform(0.1, 0.9) * size + steps[:, 1]
+        ang = rng.uniform(0, 2 * np.pi) + np.zeros(n)
+        rad = rng.uniform(0.05, 0.09) * size + np.zeros(n)
+        _render_object(canvas, rng, int(rng.integers(4)), rng.uniform(0, 1, 3), x, y, ang, rad)
+    # The actor: its motion is the class.
+    speed = rng.uniform(1 - 0.3 * d, 1 + 0.3 * d)
+    cx, cy, ang, rad = _motion(motion, rng, n, size, speed)
+    jitter = rng.normal(0, 0.3 + 1.0 * d, (2, n)) * size / 64  # pixels per frame
+    color = rng.uniform(0, 1, 3)
+    color = (1 - 0.4 * d) * color + 0.4 * d * bg.mean((0, 1))  # lower contrast when harder
+    _render_object(canvas, rng, int(rng.integers(4)), color, cx + jitter[0], cy + jitter[1],
+                   ang, rad)
+    canvas += rng.normal(0, 0.02 + 0.12 * d, canvas.shape)  # sensor noise, in [0, 1] units
+    return (canvas.clip(0, 1) * 255).round().astype(np.uint8)
+
+
+def write_video(path, frames, fps=25, codec="mpeg4", gop=16):
+    """Encode uint8 (n, H, W, 3) frames: MPEG-4 Part 2 in AVI (the codec family of HMDB51/UCF101),
+    a keyframe every `gop` frames so that seeking matters as it does on the real data."""
+    container = av.open(path, "w")
+    stream = container.add_stream(codec, rate=fps)
+    stream.height, stream.width = frames.shape[1:3]
+    stream.pix_fmt = "yuv420p"
+    stream.codec_context.gop_size = gop
+    stream.bit_rate = int(2 * frames.shape[1] * frames.shape[2] * fps)  # 2 bits per pixel: PSNR ~ the noise floor
+    for image in frames:
+        container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+    container.mux(stream.encode())  # flush
+    container.close()
+
+
+def make_synthetic(out, classes=10, videos_per_class=36, frames=32, size=64, difficulty=0.5,
+                   seed=0, quiet=False):
+    """Write the simulated data set in the HMDB51 layout, with 3 folds of 70/30 split files.
+
+    The set is written to a temporary folder and renamed into place at the end, so an
+    interrupted run never leaves a half-written set that looks complete.
+    """
+    if not 2 <= classes <= len(MOTIONS):
+        raise ValueError(f"classes must be in [2, {len(MOTIONS)}], got {classes}")
+    if videos_per_class < 4 or frames < 4 or size < 16 or size % 2 or not 0 <= difficulty <= 1:
+        raise ValueError("need videos_per_class >= 4, frames >= 4, an even size >= 16 and "
+                         "difficulty in [0, 1]")
+    params = dict(classes=classes, videos_per_class=videos_per_class, frames=frames, size=size,
+                  difficulty=difficulty, seed=seed)
+    tmp = out.rstrip("/") + ".partial"
+    if os.path.exists(out):
+        raise FileExistsError(f"{out} exists already; delete it or choose another folder")
+    os.makedirs(os.path.join(tmp, "testTrainMulti_7030_splits"), exist_ok=True)
+    t0 = time.time()
+    for c, motion in enumerate(MOTIONS[:classes]):
+        os.makedirs(os.path.join(tmp, motion), exist_ok=True)
+        names = [f"{motion}_{k:03d}.avi" for k in range(videos_per_class)]
+        for k, name in enumerate(names):
+            rng = np.random.default_rng([seed, c, k])  # per video: any subset regenerates alike
+            write_video(os.path.join(tmp, motion, name), render_video(motion, rng, frames, size,
+                                                                      difficulty))
+        for fold in (1, 2, 3):
+            test = set(np.random.default_rng([seed, c, 1000 + fold])
+                       .permutation(videos_per_class)[:round(0.3 * videos_per_class)].tolist())
+            with open(os.path.join(tmp, "testTrainMulti_7030_splits",
+                                   f"{motion}_test_split{fold}.txt"), "w") as f:
+                f.writelines(f"{name} {2 if k in test else 1} \n" for k, name in enumerate(names))
+        if not quiet:
+            print(f"  {motion:10s} {videos_per_class} videos  ({time.time() - t0:.0f} s)",
+                  flush=True)
+    with open(os.path.join(tmp, "synthetic.json"), "w") as f:
+        json.dump(params, f, indent=1)
+    os.replace(tmp, out)
+    return params
+
+
+def ensure_synthetic(root, **params):
+    """Generate the simulated set into `root` on first use; afterwards reuse it. A folder made
+    with other parameters is never overwritten: the error says how to proceed."""
+    params = {**SYNTHETIC_DEFAULTS, **params}
+    info = os.path.join(root, "synthetic.json")
+    if os.path.isfile(info):
+        with open(info) as f:
+            found = json.load(f)
+        if found != params:
+            diff = {k: (found.get(k), v) for k, v in params.items() if found.get(k) != v}
+            raise FileExistsError(f"{root} holds a simulated set made with other parameters "
+                               f"(found, wanted): {diff}; delete it or pass another --data-root")
+        return found
+    if os.path.exists(root) and os.listdir(root):
+        raise FileExistsError(f"{root} exists but holds no synthetic.json: it is not a simulated "
+                           "set made by data.py; choose another --data-root")
+    if os.path.exists(root):
+        os.rmdir(root)
+    print(f"Generating the simulated data set into {root} (once; reused afterwards) ...")
+    return make_synthetic(root, **params)
