@@ -1,0 +1,126 @@
+"""Benchmarks whose figures go into the README. Speed is measured here, never in the tests.
+
+    python benchmark.py data    # clip loading: seek-and-decode-the-clip vs decode-everything
+
+Every figure is a ratio measured in one run on one machine, because absolute times on a shared
+machine are noisy. Results are printed as a Markdown table and written to results/<name>.json.
+"""
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+
+import av
+import numpy as np
+import torch
+
+import data
+from synthetic import write_video
+
+
+def _cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or "unknown CPU"
+
+
+def _save(name, result):
+    os.makedirs("results", exist_ok=True)
+    result = dict(result, cpu=_cpu_name(), cores=os.cpu_count(), torch=torch.__version__,
+                  pyav=av.__version__)
+    with open(os.path.join("results", f"{name}.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    print(f"wrote results/{name}.json")
+
+
+# -----------------------------------------------------------------------------
+# python benchmark.py data
+
+def read_whole_video(path, indices):
+    """The baseline: decode every frame to RGB, then slice (what torchvision's read_video did)."""
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        stream.codec_context.thread_count = 1
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
+    return torch.from_numpy(np.stack([frames[min(i, len(frames) - 1)] for i in indices]))
+
+
+def _ucf_like_videos(folder, count, frames=186, width=320, height=240, gop=12, seed=0):
+    """Videos of UCF101's typical length and size (186 frames at 320x240, 25 fps), a keyframe
+    every `gop` frames: a smooth random texture panning, plus noise, so the codec has work."""
+    rng = np.random.default_rng(seed)
+    paths = []
+    for k in range(count):
+        texture = rng.uniform(0, 255, (height // 8, (width + 2 * frames) // 8 + 1, 3))
+        texture = np.kron(texture, np.ones((8, 8, 1)))  # (H, W + 2 * frames, 3), blocky texture
+        video = np.stack([texture[:, 2 * t:2 * t + width] for t in range(frames)])  # (n, H, W, 3)
+        video = (video + rng.normal(0, 6, video.shape)).clip(0, 255).astype(np.uint8)
+        paths.append(os.path.join(folder, f"ucf_like_{k}.avi"))
+        write_video(paths[-1], video, gop=gop)
+    return paths
+
+
+def _time_loader(read, videos, clip_len, stride, resize, crop, clips, seed=0):
+    """Clips per second (one process, one decoder thread) of `read` + the training transform."""
+    rng = np.random.default_rng(seed)
+    span = (clip_len - 1) * stride + 1
+    t0 = time.perf_counter()
+    for _ in range(clips):
+        v = videos[int(rng.integers(len(videos)))]
+        start = int(rng.integers(0, max(v.num_frames - span, 0) + 1))
+        frames = read(v.path, data.clip_indices(v.num_frames, clip_len, stride, start))
+        clip = data.train_transform(frames, resize, crop, rng)  # (3, T, S, S)
+    assert clip.shape == (3, clip_len, crop, crop)
+    return clips / (time.perf_counter() - t0)
+
+
+def bench_data(args):
+    torch.set_num_threads(1)  # one core per loader, as in a DataLoader worker
+    rows = []
+    cfg = data.DATASETS["synthetic"]
+    train, _, _ = data.load_dataset("synthetic", args.data_root, fold=1)
+    sets = [("simulated (default set)", train, cfg["clip_len"], cfg["frame_stride"],
+             cfg["resize"], cfg["crop"])]
+    with tempfile.TemporaryDirectory() as tmp:
+        print(f"writing {args.videos} UCF101-like videos (186 frames, 320x240, GOP 12) ...")
+        paths = _ucf_like_videos(tmp, args.videos)
+        ucf = [data.Video(p, 0, **data.probe_video(p)) for p in paths]
+        u = data.DATASETS["ucf101"]
+        sets.append(("UCF101-like (186 x 320x240)", ucf, u["clip_len"], u["frame_stride"],
+                     u["resize"], u["crop"]))
+        for name, videos, clip_len, stride, resize, crop in sets:
+            ours = _time_loader(lambda p, i: data.read_frames(p, i, threads=1), videos,
+                                clip_len, stride, resize, crop, args.clips)
+            whole = _time_loader(read_whole_video, videos, clip_len, stride, resize, crop,
+                                 args.clips)
+            rows.append(dict(videos=name, clip=f"{clip_len}x{stride} -> {crop}px",
+                             data_py_clips_per_s=round(ours, 1),
+                             whole_video_clips_per_s=round(whole, 1),
+                             ratio=round(ours / whole, 2)))
+    print("\n| videos | clip (T x stride -> crop) | data.py clips/s | decode all + slice "
+          "clips/s | ratio |\n|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['videos']} | {r['clip']} | {r['data_py_clips_per_s']} | "
+              f"{r['whole_video_clips_per_s']} | {r['ratio']}x |")
+    print("(one process, one decoder thread, one torch thread; clips include the train transform)")
+    _save("data", dict(rows=rows, clips=args.clips))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="benchmark", required=True)
+    d = sub.add_parser("data", help="clip loading speed against whole-video decoding")
+    d.add_argument("--data-root", default=data.DATASETS["synthetic"]["root"],
+                   help="the simulated set (generated there on first use)")
+    d.add_argument("--videos", type=int, default=8, help="UCF101-like videos to generate")
+    d.add_argument("--clips", type=int, default=200, help="clips timed per loader and video set")
+    args = p.parse_args()
+    {"data": bench_data}[args.benchmark](args)
+
+
+if __name__ == "__main__":
+    main()
