@@ -1,0 +1,879 @@
+"""Tests of data.py and synthetic.py on tiny videos written here with PyAV.
+
+Independent references, not values copied from data.py:
+- fake HMDB51 and UCF101 trees in the official layouts; the expected train/test lists and labels of
+  every fold are derived from the specification the test itself wrote the split files from;
+- clip correctness: each frame's index is written into its pixels (8 black/white vertical bands,
+  one bit each) and read back after decoding, so a clip is checked frame by frame, for AVI/MPEG-4
+  and MP4/H.264 (B-frames, a start offset); keyframe positions come from the demuxed packets;
+- transforms: frames whose pixels encode their own (x, y) position, and constant colours whose
+  normalised value is computed by hand;
+- the weak split: per-class counts and the noise count worked out from the definition (METHOD.md
+  Sec. 1);
+- the generator: every file decoded with PyAV directly, not with data.py.
+Plus the bad inputs of issue point 8 and smoke runs of `python data.py`.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+import data
+import synthetic
+
+REPO = Path(data.__file__).resolve().parent
+MEAN = np.array(data.KINETICS_MEAN).reshape(3, 1, 1, 1)  # (3, 1, 1, 1): broadcasts on (3, T, S, S)
+STD = np.array(data.KINETICS_STD).reshape(3, 1, 1, 1)
+
+
+# --------------------------------------------------------------------------------- writing videos
+def write_video(path, frames, codec="mpeg4", fps=25, gop=12, options=None, pts0=0):
+    """uint8 (n, H, W, 3) -> a video file; the container follows the extension. `pts0` shifts the
+    first timestamp (a start offset, as in many real MP4 files)."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=fps, options=options or {})
+        stream.height, stream.width = frames.shape[1:3]
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.gop_size = gop
+        for i, image in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+            frame.pts = pts0 + i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())  # flush
+
+
+def noise_video(path, n=10, size=32, seed=0):
+    write_video(path, np.random.default_rng(seed).integers(0, 256, (n, size, size, 3), np.uint8))
+
+
+def index_frames(n, height=64, width=64):
+    """Frame i shows the 8 bits of i as 8 vertical bands, most significant left: (n, H, W, 3)."""
+    bits = (np.arange(n)[:, None] >> np.arange(7, -1, -1)[None]) & 1  # (n, 8)
+    columns = np.repeat(bits, width // 8, axis=1) * 255  # (n, W)
+    return np.broadcast_to(columns[:, None, :, None], (n, height, width, 3)).astype(np.uint8)
+
+
+def band_index(gray):
+    """Frame index from a decoded grey image (H, W) in [0, 1]: the centre of each band."""
+    W = gray.shape[-1]
+    band, margin = W // 8, W // 32
+    bits = [gray[:, b * band + margin: (b + 1) * band - margin].mean() > 0.5 for b in range(8)]
+    return sum(int(bit) << (7 - b) for b, bit in enumerate(bits))
+
+
+def frame_indices(frames):
+    """uint8 (N, H, W, 3) from read_frames -> the frame index shown by each."""
+    x = torch.as_tensor(frames).float().numpy() / 255
+    return [band_index(f.mean(-1)) for f in x]
+
+
+def clip_frame_indices(clip):
+    """Normalised clip (3, T, S, S) holding whole frames -> the frame index shown by each."""
+    x = clip.double().numpy() * STD + MEAN  # back to [0, 1]
+    return [band_index(x[:, t].mean(0)) for t in range(x.shape[1])]
+
+
+def decode_all(path):
+    """Every frame, decoded with PyAV directly: (n, H, W, 3) uint8."""
+    with av.open(str(path)) as container:
+        return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+
+
+def keyframes(path):
+    """Presentation indices of the keyframes, read from the demuxed packets."""
+    with av.open(str(path)) as container:
+        packets = [(p.pts, p.is_keyframe) for p in container.demux(video=0) if p.size > 0]
+    order = sorted(pts for pts, _ in packets)
+    return sorted(order.index(pts) for pts, key in packets if key)
+
+
+def caught(fn, *args, **kwargs):
+    """Run fn; return (result, the DataWarnings it raised, each as a message string)."""
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        result = fn(*args, **kwargs)
+    return result, [str(w.message) for w in record if issubclass(w.category, data.DataWarning)]
+
+
+def rel(videos, root):
+    return {(Path(v.path).relative_to(root).as_posix(), v.label) for v in videos}
+
+
+# ------------------------------------------------------------------------------- fake HMDB51 tree
+# class -> [(file name, tags of folds 1, 2, 3)]: 1 = train, 2 = test, 0 = unused. Names as in the
+# real archive: ( ) ! & ' - # [ ] , + and spaces. Classes are listed unsorted on purpose.
+HMDB_SPEC = {
+    "ride_bike": [("#122_Cleaning_Up_(Beach)_ride_bike_u_cm_np1_ba_bad_2.avi", "121"),
+                  ("Bike [sic], fast + far_ride_bike_f_cm_np1_le_med_0.avi", "112"),
+                  ("Bike_Tricks_ride_bike_f_nm_np1_ri_goo_1.avi", "201"),
+                  ("Chase_ride_bike_u_cm_np2_fr_bad_3.avi", "012")],
+    "brush_hair": [("April_09_brush_hair_u_nm_np1_ba_goo_0.avi", "112"),
+                   ("Blonde_girl's_hair_brush_hair_h_nm_np1_le_goo_1.avi", "221"),
+                   ("my video with spaces_brush_hair_f_nm_np1_fr_goo_2.avi", "110")],
+    "pick": [("Pick_up_(the)_ball!_&_run'd-x_pick_f_cm_np1_ba_med_0.avi", "121"),
+             ("pick_it_pick_f_nm_np1_fr_bad_1.avi", "212"),
+             ("two  spaces_pick_u_cm_np1_ri_med_2.avi", "101"),
+             ("Zoom_pick_f_cm_np1_ba_goo_3.avi", "012"),
+             ("Yard_pick_f_nm_np1_le_goo_4.avi", "210")],
+}
+
+
+def make_hmdb(root, spec=HMDB_SPEC, split_folder="testTrainMulti_7030_splits", frames=10):
+    """Write the HMDB51 layout: videos, an unlisted extra video, and split files with CRLF line
+    ends, trailing blanks, blank lines and a tab."""
+    root = Path(root)
+    for c, (cls, videos) in enumerate(spec.items()):
+        (root / cls).mkdir(parents=True)
+        for k, (name, _) in enumerate(videos):
+            noise_video(root / cls / name, n=frames, seed=10 * c + k)
+        noise_video(root / cls / f"not_in_any_split_{cls}.avi", n=frames)
+    if split_folder is not None:
+        (root / split_folder).mkdir(parents=True, exist_ok=True)
+        for cls, videos in spec.items():
+            for fold in (1, 2, 3):
+                seps = [" "] * len(videos)
+                seps[1:2] = ["\t"]  # one line separated by a tab
+                lines = [f"{name}{sep}{tags[fold - 1]} " for (name, tags), sep in zip(videos, seps)]
+                lines.insert(1, "   ")  # a blank line
+                text = "\r\n".join(lines) + "\r\n\r\n"  # CRLF, blank lines at the end
+                (root / split_folder / f"{cls}_test_split{fold}.txt").write_bytes(text.encode())
+    return root
+
+
+def hmdb_expected(spec, fold):
+    """(train, test) as sets of ("class/file", label) from the spec; labels = sorted classes."""
+    classes = sorted(spec)
+    out = {"1": set(), "2": set()}
+    for cls, videos in spec.items():
+        for name, tags in videos:
+            if tags[fold - 1] != "0":
+                out[tags[fold - 1]].add((f"{cls}/{name}", classes.index(cls)))
+    return out["1"], out["2"]
+
+
+@pytest.fixture(scope="module")
+def hmdb_root(tmp_path_factory):
+    return make_hmdb(tmp_path_factory.mktemp("hmdb") / "hmdb51")
+
+
+@pytest.mark.parametrize("fold", [1, 2, 3])
+def test_hmdb51_every_fold_matches_the_split_files(hmdb_root, fold):
+    (train, test, classes), warned = caught(data.load_dataset, "hmdb51", str(hmdb_root), fold,
+                                            workers=2)
+    assert warned == []  # a clean tree: nothing skipped
+    assert classes == sorted(HMDB_SPEC)  # sorted folder names, index = position, from 0
+    want_train, want_test = hmdb_expected(HMDB_SPEC, fold)
+    assert len(train) == len(want_train) and len(test) == len(want_test)
+    assert rel(train, hmdb_root) == want_train and rel(test, hmdb_root) == want_test
+    assert all((v.num_frames, v.width, v.height) == (10, 32, 32) for v in train + test)
+    assert all(v.fps == pytest.approx(25) for v in train + test)
+    # the lister alone gives the same lists (nothing to skip)
+    ltrain, ltest, lclasses = data.list_hmdb51(str(hmdb_root), fold)
+    assert (rel(ltrain, hmdb_root), rel(ltest, hmdb_root), lclasses) == (want_train, want_test,
+                                                                         classes)
+
+
+def test_hmdb51_split_folder_named_splits_or_given_explicitly(tmp_path):
+    spec = {k: HMDB_SPEC[k] for k in ("pick", "brush_hair")}
+    want = hmdb_expected(spec, 2)
+    root = make_hmdb(tmp_path / "a", spec, split_folder="splits")
+    train, test, classes = data.load_dataset("hmdb51", str(root), 2, workers=2)
+    assert classes == ["brush_hair", "pick"]  # "splits" is not a class
+    assert (rel(train, root), rel(test, root)) == want
+    # an explicit folder with any name, inside the root (then not a class) or elsewhere
+    root = make_hmdb(tmp_path / "b", spec, split_folder="my lists")
+    train, test, classes = data.load_dataset("hmdb51", str(root), 2, str(root / "my lists"),
+                                             workers=2)
+    assert classes == ["brush_hair", "pick"] and (rel(train, root), rel(test, root)) == want
+    elsewhere = tmp_path / "lists_elsewhere"
+    shutil.move(str(root / "my lists"), elsewhere)
+    train, test, classes = data.list_hmdb51(str(root), 2, str(elsewhere))
+    assert classes == ["brush_hair", "pick"] and (rel(train, root), rel(test, root)) == want
+
+
+# ------------------------------------------------------------------------------- fake UCF101 tree
+UCF_CLASSES = ["YoYo", "ApplyEyeMakeup", "HandstandPushups"]  # classInd order, unsorted on purpose
+
+
+def ucf_disk_name(cls, g, c):
+    # the real archive's quirk: folder HandstandPushups, files v_HandStandPushups_*
+    return f"v_{'HandStandPushups' if cls == 'HandstandPushups' else cls}_g{g:02d}_c{c:02d}.avi"
+
+
+def ucf_list_name(cls, g, c):
+    # the lists spell the quirky class either way
+    if cls == "HandstandPushups":
+        spelling = "HandStandPushups" if (g + c) % 2 else "HandstandPushups"
+        return f"v_{spelling}_g{g:02d}_c{c:02d}.avi"
+    return ucf_disk_name(cls, g, c)
+
+
+UCF_VIDEOS = [(cls, g, c) for cls in UCF_CLASSES for g in (1, 2, 3) for c in (1, 2)]
+
+
+def make_ucf(root, nested=True):
+    """Official UCF101 layout: groups g01-g03, 2 clips each; fold f tests group f."""
+    root = Path(root)
+    video_root = root / "UCF-101" if nested else root
+    for k, (cls, g, c) in enumerate(UCF_VIDEOS):
+        (video_root / cls).mkdir(parents=True, exist_ok=True)
+        noise_video(video_root / cls / ucf_disk_name(cls, g, c), n=10, seed=k)
+    lists = root / "ucfTrainTestlist"
+    lists.mkdir(parents=True)
+    def write_crlf(name, lines):
+        (lists / name).write_bytes(("\r\n".join(lines) + "\r\n").encode())
+
+    write_crlf("classInd.txt", [f"{i + 1} {cls}" for i, cls in enumerate(UCF_CLASSES)])
+    for fold in (1, 2, 3):
+        train = [f"{cls}/{ucf_list_name(cls, g, c)} {UCF_CLASSES.index(cls) + 1}  "
+                 for cls, g, c in UCF_VIDEOS if g != fold]
+        test = [f"{cls}/{ucf_list_name(cls, g, c)} " for cls, g, c in UCF_VIDEOS if g == fold]
+        write_crlf(f"trainlist0{fold}.txt", train + [""])  # ends in a blank line
+        write_crlf(f"testlist0{fold}.txt", test)
+    return root, video_root
+
+
+@pytest.fixture(scope="module")
+def ucf_root(tmp_path_factory):
+    return make_ucf(tmp_path_factory.mktemp("ucf") / "ucf101")
+
+
+@pytest.mark.parametrize("fold", [1, 2, 3])
+def test_ucf101_every_fold_matches_the_lists(ucf_root, fold):
+    root, video_root = ucf_root
+    (train, test, classes), warned = caught(data.load_dataset, "ucf101", str(root), fold, workers=2)
+    assert warned == [] and classes == UCF_CLASSES
+    expected = {s: {(f"{cls}/{ucf_disk_name(cls, g, c)}", UCF_CLASSES.index(cls))
+                    for cls, g, c in UCF_VIDEOS if (g == fold) == (s == "test")}
+                for s in ("train", "test")}
+    assert len(train) == len(expected["train"]) == 12 and len(test) == len(expected["test"]) == 6
+    assert rel(train, video_root) == expected["train"] and rel(test, video_root) == expected["test"]
+    assert sum(v.label == UCF_CLASSES.index("HandstandPushups") for v in train + test) == 6
+    assert all(v.num_frames == 10 for v in train + test)
+
+
+def test_ucf101_class_folders_directly_under_root(tmp_path):
+    root, video_root = make_ucf(tmp_path / "ucf", nested=False)
+    assert video_root == root
+    train, test, classes = data.load_dataset("ucf101", str(root), 3, workers=2)
+    assert classes == UCF_CLASSES
+    assert rel(test, root) == {(f"{cls}/{ucf_disk_name(cls, g, c)}", UCF_CLASSES.index(cls))
+                               for cls, g, c in UCF_VIDEOS if g == 3}
+    assert len(train) == 12
+
+
+# ------------------------------------------------------------------------------ clip correctness
+N_FRAMES = 100  # frames of the index videos; 8 bits hold up to 255
+
+
+@pytest.fixture(scope="module")
+def index_videos(tmp_path_factory):
+    """The frame-index video in AVI/MPEG-4 and in MP4/H.264 (B-frames, first pts at frame 5), and
+    a 10-frame AVI shorter than the clips (looping)."""
+    d = tmp_path_factory.mktemp("index")
+    paths = {"avi": d / "index.avi", "mp4": d / "index.mp4", "short": d / "short.avi"}
+    write_video(paths["avi"], index_frames(N_FRAMES), "mpeg4", gop=12)
+    write_video(paths["mp4"], index_frames(N_FRAMES), "libx264", gop=12, pts0=5)
+    write_video(paths["short"], index_frames(10), "mpeg4", gop=12)
+    with av.open(str(paths["mp4"])) as c:  # the MP4 really has what the test claims
+        stream = c.streams.video[0]
+        pts = [p.pts for p in c.demux(stream) if p.size > 0]
+        assert stream.start_time > 0, "no start offset"
+        assert pts != sorted(pts), "no B-frames (decode order == presentation order)"
+    for p in paths.values():  # the encoding survives the codecs
+        frames = decode_all(p)
+        assert frame_indices(frames) == list(range(len(frames)))
+    return {k: str(v) for k, v in paths.items()}
+
+
+def ref_clip(n, clip_len, stride, start):
+    """Independent reference: frames start, start + stride, ...; a short video loops (mod n)."""
+    return [(start + k * stride) % n for k in range(clip_len)]
+
+
+def test_clip_indices_matches_reference_and_loops():
+    for n, T, s, start in [(100, 8, 1, 0), (100, 8, 2, 85), (10, 8, 2, 0), (5, 16, 1, 3)]:
+        assert data.clip_indices(n, T, s, start) == ref_clip(n, T, s, start)
+    assert data.clip_indices(10, 8, 2, 0) == [0, 2, 4, 6, 8, 0, 2, 4]
+
+
+@pytest.mark.parametrize("n,T,s,K", [(100, 8, 2, 5), (100, 16, 1, 10), (37, 4, 3, 4), (10, 8, 2, 3),
+                                     (50, 8, 1, 1)])
+def test_eval_starts_uniform_within_bounds(n, T, s, K):
+    starts = data.eval_starts(n, T, s, K)
+    span = (T - 1) * s + 1
+    last = max(n - span, 0)
+    assert len(starts) == K and all(0 <= x <= last for x in starts)
+    if K == 1:
+        assert abs(starts[0] - last / 2) <= 0.5  # centre clip
+    else:
+        assert starts[0] == 0 and starts[-1] == last  # the first and the last frames are covered
+        assert all(abs(x - last * k / (K - 1)) <= 0.5 for k, x in enumerate(starts))  # uniform
+
+
+@pytest.mark.parametrize("fmt", ["avi", "mp4"])
+def test_read_frames_random_clips(index_videos, fmt):
+    path, rng = index_videos[fmt], np.random.default_rng(0)
+    for stride in (1, 2):
+        span = 7 * stride + 1
+        for start in rng.integers(0, N_FRAMES - span + 1, 12).tolist():
+            want = ref_clip(N_FRAMES, 8, stride, start)
+            frames = data.read_frames(path, data.clip_indices(N_FRAMES, 8, stride, start))
+            assert frames.dtype == torch.uint8 and frames.shape == (8, 64, 64, 3)
+            assert frame_indices(frames) == want, (fmt, stride, start)
+
+
+@pytest.mark.parametrize("fmt", ["avi", "mp4"])
+def test_read_frames_at_keyframe_boundaries_and_the_end(index_videos, fmt):
+    path = index_videos[fmt]
+    keys = keyframes(path)
+    assert len(keys) >= 5 and keys[0] == 0  # gop 12 over 100 frames
+    for k in keys[1:]:
+        for start in (k - 1, k, k + 1):
+            want = [i for i in range(start, start + 4) if i < N_FRAMES]
+            assert frame_indices(data.read_frames(path, want)) == want, (fmt, start)
+    for want in ([N_FRAMES - 1], [N_FRAMES - 3, N_FRAMES - 2, N_FRAMES - 1],
+                 ref_clip(N_FRAMES, 8, 2, N_FRAMES - 15)):
+        assert frame_indices(data.read_frames(path, want)) == want
+    # repeated and unsorted indices come back in the order asked
+    want = [50, 3, 50, 7, 7, 99, 0, 12]
+    assert frame_indices(data.read_frames(path, want)) == want
+    # indices past the real end (a header that overstates the length) repeat the last frame
+    assert frame_indices(data.read_frames(path, [98, 99, 100, 105])) == [98, 99, 99, 99]
+
+
+class Container:
+    """Stands in for an opened PyAV container: counts the frames decoded and, with `late`, makes
+    every seek land `late` frames after the target, as an imprecise demuxer (MPEG-TS, a damaged
+    index) does."""
+
+    def __init__(self, container, counts, late=0):
+        self.container, self.counts, self.late = container, counts, late
+        counts.append(0)
+
+    def __getattr__(self, name):
+        return getattr(self.container, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.container.close()
+
+    def seek(self, offset, stream=None, **kwargs):
+        if offset > 0 and self.late:
+            offset += int(self.late / (stream.average_rate * stream.time_base))
+        return self.container.seek(offset, stream=stream, **kwargs)
+
+    def decode(self, *args, **kwargs):
+        for frame in self.container.decode(*args, **kwargs):
+            self.counts[-1] += 1
+            yield frame
+
+
+def patch_open(monkeypatch, late=0):
+    counts, real_open = [], av.open
+    monkeypatch.setattr(av, "open", lambda *a, **k: Container(real_open(*a, **k), counts, late))
+    return counts
+
+
+@pytest.mark.parametrize("fmt", ["avi", "mp4"])
+def test_read_frames_decodes_only_from_the_keyframe_before_the_clip(index_videos, fmt, monkeypatch):
+    """Issue point 4: seek, then decode the clip plus at most one GOP, never the whole video."""
+    path = index_videos[fmt]
+    gop = max(np.diff(keyframes(path) + [N_FRAMES]))
+    counts = patch_open(monkeypatch)
+    for start in (30, 47, 48, 49, 60, 85):
+        want = ref_clip(N_FRAMES, 8, 2, start)
+        counts.clear()
+        assert frame_indices(data.read_frames(path, want)) == want
+        assert sum(counts) <= (want[-1] - want[0] + 1) + gop, (start, counts)
+
+
+@pytest.mark.parametrize("fmt", ["avi", "mp4"])
+def test_read_frames_when_the_seek_lands_too_late(index_videos, fmt, monkeypatch):
+    patch_open(monkeypatch, late=20)  # past the next keyframe: gop 12
+    for start in (5, 30, 47, 60):
+        want = ref_clip(N_FRAMES, 8, 2, start)
+        assert frame_indices(data.read_frames(index_videos[fmt], want)) == want
+
+
+def test_read_frames_loops_a_short_video(index_videos):
+    want = ref_clip(10, 8, 2, 0)  # span 15 > 10 frames
+    assert frame_indices(data.read_frames(index_videos["short"],
+                                          data.clip_indices(10, 8, 2, 0))) == want
+
+
+def index_video_list(index_videos, keys=("avi", "mp4", "short")):
+    return data.scan_videos([data.Video(index_videos[k], label=i) for i, k in enumerate(keys)],
+                            str(Path(index_videos["avi"]).parent), workers=1)
+
+
+def test_train_clips_hold_consecutive_strided_frames(index_videos):
+    videos = index_video_list(index_videos)
+    assert [v.num_frames for v in videos] == [N_FRAMES, N_FRAMES, 10]
+    # resize = crop = frame size and no flip: the clip holds whole frames, so the bands are readable
+    ds = data.TrainClips(videos, [0, 1, 2], clip_len=8, frame_stride=2, resize=64, crop=64,
+                         flip=False, seed=3)
+    span = 15
+    for i, v in enumerate(videos):
+        starts = []
+        for epoch in range(6):
+            ds.set_epoch(epoch)
+            clip, label, index, labelled = ds[i]
+            assert clip.dtype == torch.float32 and clip.shape == (3, 8, 64, 64)
+            assert (label, index, bool(labelled)) == (i, i, True)
+            got = clip_frame_indices(clip)
+            assert got == ref_clip(v.num_frames, 8, 2, got[0])  # strided; looped if short
+            assert 0 <= got[0] <= max(v.num_frames - span, 0)
+            starts.append(got[0])
+            assert torch.equal(ds[i][0], clip)  # same (seed, epoch, index): same clip
+        if v.num_frames > span:
+            assert len(set(starts)) > 1  # a new random start each epoch
+
+
+def test_train_clips_same_with_any_number_of_workers(index_videos):
+    videos = index_video_list(index_videos, ("avi", "short"))
+    ds = data.TrainClips(videos, [0, 1], clip_len=4, frame_stride=2, resize=32, crop=24, seed=1)
+    ds.set_epoch(2)
+    one = [x[0] for x in DataLoader(ds, batch_size=None, num_workers=0)]
+    two = [x[0] for x in DataLoader(ds, batch_size=None, num_workers=2)]
+    assert len(one) == 2 and all(torch.equal(a, b) for a, b in zip(one, two))
+
+
+def test_eval_videos_clips_are_uniform_and_carry_the_right_frames(index_videos):
+    videos = index_video_list(index_videos)
+    K, T, s = 5, 4, 3
+    span = (T - 1) * s + 1
+    ds = data.EvalVideos(videos, T, s, resize=64, crop=64, num_clips=K, num_crops=1)
+    for i, v in enumerate(videos):
+        views, label, index = ds[i]
+        assert views.shape == (K, 3, T, 64, 64) and (label, index) == (v.label, i)
+        got = [clip_frame_indices(c) for c in views]
+        last = max(v.num_frames - span, 0)
+        for k, clip in enumerate(got):
+            assert clip == ref_clip(v.num_frames, T, s, clip[0])
+            assert abs(clip[0] - last * k / (K - 1)) <= 0.5  # uniformly spaced over [0, last]
+    flipped = data.EvalVideos(videos, T, s, resize=64, crop=64, num_clips=K, flips=True)[0][0]
+    assert flipped.shape == (2 * K, 3, T, 64, 64)
+    assert torch.equal(flipped[:K], ds[0][0]) and torch.equal(flipped[K:], ds[0][0].flip(-1))
+    three = data.EvalVideos(videos, T, s, resize=32, crop=24, num_clips=K, num_crops=3)[1][0]
+    assert three.shape == (3 * K, 3, T, 24, 24)
+
+
+# ------------------------------------------------------------------------------------ transforms
+def position_frames(T, H, W):
+    """uint8 (T, H, W, 3): red = 4 x column, green = 4 x row, blue = 10 x t."""
+    y, x = np.mgrid[0:H, 0:W]
+    f = np.stack([4 * x, 4 * y, np.zeros_like(x)], -1)[None].repeat(T, 0)  # (T, H, W, 3)
+    f[..., 2] = 10 * np.arange(T)[:, None, None]
+    return torch.from_numpy(f.astype(np.uint8))
+
+
+def positions(view):
+    """Normalised (3, T, S, S) -> (rows, columns) of the source pixels, each (S, S)."""
+    x = np.rint((view.double().numpy() * STD + MEAN) * 255)  # back to 0..255
+    return x[1, 0] / 4, x[0, 0] / 4
+
+
+def test_normalisation_of_a_constant_colour_by_hand():
+    rgb = (200, 100, 30)
+    frames = torch.tensor(rgb, dtype=torch.uint8).expand(3, 40, 50, 3)  # (T, H, W, 3)
+    # the Kinetics-400 statistics that torchvision's video models publish
+    mean, std = (0.43216, 0.394666, 0.37645), (0.22803, 0.22145, 0.216989)
+    assert data.KINETICS_MEAN == pytest.approx(mean) and data.KINETICS_STD == pytest.approx(std)
+    want = [(rgb[c] / 255 - mean[c]) / std[c] for c in range(3)]
+    out = [data.train_transform(frames, 32, 28, np.random.default_rng(0)),
+           data.eval_transform(frames, 32, 28, 3)[2]]  # resized, so interpolation is involved too
+    for x in out:
+        assert x.shape == (3, 3, 28, 28) and x.dtype == torch.float32
+        for c in range(3):
+            assert torch.allclose(x[c], torch.tensor(want[c], dtype=torch.float32), atol=1e-5)
+
+
+@pytest.mark.parametrize("H,W", [(48, 64), (64, 48), (40, 40)])
+def test_transform_shapes_portrait_and_landscape(H, W):
+    frames = position_frames(4, H, W)
+    assert data.train_transform(frames, 32, 28, np.random.default_rng(0)).shape == (3, 4, 28, 28)
+    assert data.eval_transform(frames, 32, 28).shape == (1, 3, 4, 28, 28)
+    assert data.eval_transform(frames, 32, 28, num_crops=3).shape == (3, 3, 4, 28, 28)
+
+
+def test_train_crop_is_a_window_of_the_frame_and_flip_really_flips():
+    H, W, S = 48, 64, 32
+    frames = position_frames(3, H, W)  # short side 48 = resize: no interpolation
+    flips, windows = [], set()
+    for seed in range(16):
+        for flip in (False, True):
+            view = data.train_transform(frames, 48, S, np.random.default_rng(seed), flip=flip)
+            rows, cols = positions(view)
+            top, left = rows[0, 0], cols[0].min()
+            assert np.array_equal(rows, top + np.arange(S)[:, None].repeat(S, 1))
+            flipped = cols[0, 0] > cols[0, -1]
+            assert np.array_equal(cols[0], left + np.arange(S)[::-1 if flipped else 1])
+            assert 0 <= top <= H - S and 0 <= left <= W - S
+            assert not flipped or flip
+            flips.append(flipped)
+            windows.add((top, left))
+            # time stays in order
+            t = np.rint((view[2, :, 0, 0].double().numpy() * STD[2, 0, 0, 0] + MEAN[2, 0, 0, 0])
+                        * 255)
+            assert t.tolist() == [0, 10, 20]
+    assert any(flips) and len(windows) > 4  # random flips and random crop positions
+
+
+def test_eval_crops_lie_along_the_long_side():
+    # exact offsets on frames that need no resizing: left/centre/right or top/middle/bottom, centre
+    for (H, W), want in [((48, 64), [(8, 0), (8, 16), (8, 32)]),
+                         ((64, 48), [(0, 8), (16, 8), (32, 8)])]:
+        frames = position_frames(2, H, W)
+        views = data.eval_transform(frames, 48, 32, 3)
+        corners = [tuple(int(p[0, 0]) for p in positions(v)) for v in views]  # (top, left)
+        assert corners == want
+        centre = positions(data.eval_transform(frames, 48, 32)[0])
+        assert (int(centre[0][0, 0]), int(centre[1][0, 0])) == ((H - 32) // 2, (W - 32) // 2)
+    # with resizing: a gradient along the long side gives increasing crop means
+    for H, W, axis in [(60, 100, 1), (100, 60, 0)]:
+        ramp = np.linspace(0, 255, max(H, W)).astype(np.uint8)
+        img = np.broadcast_to(ramp[None, :] if axis else ramp[:, None], (H, W))
+        frames = torch.from_numpy(np.stack([img] * 3, -1)[None].copy())  # (1, H, W, 3)
+        means = [v.mean().item() for v in data.eval_transform(frames, 30, 24, 3)]
+        assert means[0] < means[1] < means[2]
+
+
+# ------------------------------------------------------------------------------------ weak split
+def test_weak_split_is_stratified_with_at_least_one_per_class():
+    sizes = {0: 10, 1: 7, 2: 3, 3: 1}  # p = 0.3: 3, 2.1 -> 2, 0.9 -> 1, 0.3 -> 0 -> at least 1
+    labels = np.random.default_rng(0).permutation(np.repeat(list(sizes), list(sizes.values())))
+    split = data.make_weak_split(labels.tolist(), num_classes=5, fraction=0.3, seed=1)
+    labelled = np.array(split["labelled"])
+    assert {c: int((labels[labelled] == c).sum()) for c in sizes} == {0: 3, 1: 2, 2: 1, 3: 1}
+    given = np.array(split["given_labels"])
+    assert sorted(split["labelled"] + split["unlabelled"]) == list(range(len(labels)))
+    assert np.array_equal(np.flatnonzero(given == -1), split["unlabelled"])  # -1 exactly on D_U
+    assert np.array_equal(given[labelled], labels[labelled]) and split["noisy"] == []
+    assert split["true_labels"] == labels.tolist()
+    full = data.make_weak_split(labels.tolist(), 5, fraction=1.0)
+    assert full["unlabelled"] == [] and full["given_labels"] == labels.tolist()
+
+
+def test_weak_split_deterministic_per_seed_and_noise_rate_honoured():
+    labels = np.random.default_rng(1).integers(0, 6, 300)
+    a = data.make_weak_split(labels.tolist(), 6, fraction=0.4, noise=0.25, seed=7)
+    assert a == data.make_weak_split(labels.tolist(), 6, fraction=0.4, noise=0.25, seed=7)
+    b = data.make_weak_split(labels.tolist(), 6, fraction=0.4, noise=0.25, seed=8)
+    assert a["labelled"] != b["labelled"]
+    given, labelled = np.array(a["given_labels"]), np.array(a["labelled"])
+    n_labelled = sum(max(1, round(0.4 * (labels == c).sum())) for c in range(6))
+    assert len(labelled) == n_labelled
+    changed = labelled[given[labelled] != labels[labelled]]
+    assert len(changed) == round(0.25 * n_labelled)  # exactly r |D_L| labels replaced ...
+    assert changed.tolist() == a["noisy"]
+    assert ((given[changed] >= 0) & (given[changed] < 6)).all()  # ... each by another valid class
+    assert np.array_equal(np.flatnonzero(given == -1), a["unlabelled"])
+
+
+def test_weak_split_rejects_bad_fractions_and_round_trips_json(tmp_path):
+    for kwargs in (dict(fraction=0), dict(fraction=-0.1), dict(fraction=1.5),
+                   dict(fraction=0.5, noise=1.0), dict(fraction=0.5, noise=-0.1)):
+        with pytest.raises(ValueError):
+            data.make_weak_split([0, 1, 0, 1], 2, **kwargs)
+    split = data.make_weak_split([0, 1, 2] * 5, 3, fraction=0.5, noise=0.2, seed=3)
+    videos = [data.Video(f"/x/v{i}.avi", i % 3) for i in range(15)]
+    split["videos"] = data.videos_digest(videos)
+    path = str(tmp_path / "split.json")
+    data.save_split(split, path)
+    assert data.load_split(path) == split == json.loads(Path(path).read_text())
+    assert data.load_split(path, videos) == split
+    with pytest.raises(data.DatasetError):  # made for another list of videos
+        data.load_split(path, videos[:-1])
+
+
+def test_train_clips_never_yield_true_labels_of_unlabelled_videos(index_videos):
+    videos = index_video_list(index_videos, ("avi", "mp4", "short"))  # true labels 0, 1, 2
+    ds = data.TrainClips(videos, [-1, 1, -1], 4, 2, 32, 24)  # videos 0 and 2 unlabelled
+    for epoch in range(3):
+        ds.set_epoch(epoch)
+        out = [ds[i][1:] for i in range(3)]
+        assert [(label, i, bool(lab)) for label, i, lab in out] == [(-1, 0, False), (1, 1, True),
+                                                                   (-1, 2, False)]
+
+
+# ------------------------------------------------------------------------------------- bad input
+def make_small(root, tags=None):
+    """Two classes a_cls, b_cls of three 10-frame videos (train, train, test) in the HMDB layout."""
+    spec = {cls: [(f"{cls}_clip_{k}.avi", t) for k, t in enumerate(tags or ("111", "111", "222"))]
+            for cls in ("a_cls", "b_cls")}
+    return make_hmdb(root, spec)
+
+
+def add_listed(root, cls, name, tag="1"):
+    for fold in (1, 2, 3):
+        split_file = Path(root) / "testTrainMulti_7030_splits" / f"{cls}_test_split{fold}.txt"
+        with open(split_file, "a", newline="") as f:
+            f.write(f"{name} {tag}\r\n")
+
+
+def make_bad(path, kind, tmp):
+    if kind == "zero-byte":
+        path.write_bytes(b"")
+    elif kind == "truncated":  # the first half of a real AVI
+        noise_video(tmp / "whole.avi", n=40)
+        whole = (tmp / "whole.avi").read_bytes()
+        path.write_bytes(whole[:len(whole) // 2])
+    elif kind == "not a video":
+        path.write_text("this is a text file, not a video\n" * 20)
+
+
+def count_before(message, names):
+    """The count the message gives: a number before the first file name."""
+    head = message[:min(message.index(n) for n in names)]
+    return [int(x) for x in re.findall(r"\b\d+\b", head)]
+
+
+@pytest.mark.parametrize("kind", ["zero-byte", "truncated", "not a video", "missing"])
+def test_bad_file_is_skipped_with_one_warning(tmp_path, kind):
+    root = make_small(tmp_path / "hmdb")
+    name = "bad_clip_(x).avi"
+    if kind != "missing":
+        make_bad(root / "a_cls" / name, kind, tmp_path)
+    add_listed(root, "a_cls", name)
+    (train, test, classes), warned = caught(data.load_dataset, "hmdb51", str(root), 1, workers=2)
+    assert len(warned) == 1 and f"a_cls/{name}" in warned[0]
+    assert 1 in count_before(warned[0], [f"a_cls/{name}"])
+    assert rel(train, root) == {(f"{c}/{c}_clip_{k}.avi", i) for i, c in enumerate(classes)
+                                for k in (0, 1)}
+    assert len(test) == 2
+
+
+def test_several_bad_files_give_one_warning_with_names_and_count(tmp_path):
+    root = make_small(tmp_path / "hmdb")
+    names = []
+    for cls, kind in [("a_cls", "zero-byte"), ("b_cls", "truncated"), ("b_cls", "not a video")]:
+        name = f"broken {kind}.avi"
+        make_bad(root / cls / name, kind, tmp_path)
+        add_listed(root, cls, name, "2")
+        names.append(f"{cls}/{name}")
+    (train, test, _), warned = caught(data.load_dataset, "hmdb51", str(root), 1, workers=2)
+    assert len(warned) == 1 and all(n in warned[0] for n in names)
+    assert 3 in count_before(warned[0], names)
+    assert len(train) == 4 and len(test) == 2
+    # scan_videos directly: the same, and the good videos get their metadata
+    videos = [data.Video(str(root / n), 0) for n in names + ["a_cls/a_cls_clip_0.avi"]]
+    good, warned = caught(data.scan_videos, videos, str(root), 2)
+    assert len(warned) == 1 and [Path(v.path).name for v in good] == ["a_cls_clip_0.avi"]
+    assert (good[0].num_frames, good[0].width, good[0].height) == (10, 32, 32)
+    # two missing files: one warning too
+    add_listed(root, "a_cls", "ghost one.avi")
+    add_listed(root, "a_cls", "ghost two.avi")
+    _, warned = caught(data.list_hmdb51, str(root), 1)
+    ghosts = ["a_cls/ghost one.avi", "a_cls/ghost two.avi"]
+    assert len(warned) == 1 and all(g in warned[0] for g in ghosts)
+    assert 2 in count_before(warned[0], ghosts)
+
+
+HMDB_HINTS = ("testTrainMulti_7030_splits", "serre-lab.clps.brown.edu")
+UCF_HINTS = ("ucfTrainTestlist", "UCF-101", "crcv.ucf.edu")
+
+
+def assert_layout_error(excinfo, hints, *extra):
+    message = str(excinfo.value)
+    assert all(h in message for h in hints + extra), message
+
+
+def test_missing_root_split_folder_or_split_file_stop_with_the_layout(tmp_path):
+    with pytest.raises(data.DatasetError) as e:
+        data.load_dataset("hmdb51", str(tmp_path / "nowhere"))
+    assert_layout_error(e, HMDB_HINTS, str(tmp_path / "nowhere"))
+    root = make_hmdb(tmp_path / "no_splits", {"a_cls": [("a.avi", "111")]}, split_folder=None)
+    with pytest.raises(data.DatasetError) as e:
+        data.load_dataset("hmdb51", str(root))
+    assert_layout_error(e, HMDB_HINTS)
+    root = make_small(tmp_path / "one_file_missing")
+    os.remove(root / "testTrainMulti_7030_splits" / "b_cls_test_split2.txt")
+    data.load_dataset("hmdb51", str(root), 1, workers=2)  # fold 1 is complete
+    with pytest.raises(data.DatasetError) as e:
+        data.load_dataset("hmdb51", str(root), 2, workers=2)
+    assert_layout_error(e, HMDB_HINTS, "b_cls_test_split2.txt")
+    with pytest.raises(data.DatasetError) as e:
+        data.load_dataset("ucf101", str(tmp_path / "nowhere"))
+    assert_layout_error(e, UCF_HINTS)
+    root, _ = make_ucf(tmp_path / "ucf")
+    os.remove(root / "ucfTrainTestlist" / "testlist02.txt")
+    with pytest.raises(data.DatasetError) as e:
+        data.load_dataset("ucf101", str(root), 2, workers=2)
+    assert_layout_error(e, UCF_HINTS, "testlist02.txt")
+
+
+def test_class_without_usable_training_video_stops(tmp_path):
+    # b_cls lists no training video (only test and unused ones)
+    root = make_hmdb(tmp_path / "listed", {"a_cls": [("a0.avi", "111"), ("a1.avi", "222")],
+                                           "b_cls": [("b0.avi", "222"), ("b1.avi", "000")]})
+    with pytest.raises(data.DatasetError) as e:
+        data.load_dataset("hmdb51", str(root), 1, workers=2)
+    assert_layout_error(e, HMDB_HINTS, "b_cls")
+    # b_cls lists one training video, but it cannot be decoded
+    root = make_small(tmp_path / "broken", tags=("111", "222", "222"))
+    make_bad(root / "b_cls" / "b_cls_clip_0.avi", "not a video", tmp_path)
+    with pytest.raises(data.DatasetError) as e:
+        with pytest.warns(data.DataWarning, match="b_cls_clip_0"):
+            data.load_dataset("hmdb51", str(root), 1, workers=2)
+    assert_layout_error(e, HMDB_HINTS, "b_cls")
+
+
+def test_decoding_error_in_training_replaces_the_sample_and_counts(tmp_path):
+    paths = [tmp_path / f"v{k}.avi" for k in range(3)]
+    for k, p in enumerate(paths):
+        noise_video(p, n=12, seed=k)
+    videos = data.scan_videos([data.Video(str(p), 0) for p in paths], str(tmp_path), workers=1)
+    paths[0].write_bytes(os.urandom(5000))  # broken after the scan
+    ds = data.TrainClips(videos, [0, 1, 2], clip_len=4, frame_stride=2, resize=32, crop=24)
+    with pytest.warns(data.DataWarning, match="v0.avi"):
+        clip, label, index, labelled = ds[0]
+    assert clip.shape == (3, 4, 24, 24) and (label, index) == (1, 1)  # another sample
+    assert ds.failures.value == 1
+    assert ds[2][2] == 2 and ds.failures.value == 1
+    # the counter is shared with DataLoader workers
+    ds = data.TrainClips(videos, [0, 1, 2], clip_len=4, frame_stride=2, resize=32, crop=24)
+    indices = [x[2] for x in DataLoader(ds, batch_size=None, num_workers=2)]
+    assert sorted(indices) == [1, 1, 2] and ds.failures.value == 1
+    for p in paths[1:]:
+        p.write_bytes(b"")
+    with pytest.raises(data.DatasetError), warnings.catch_warnings():
+        warnings.simplefilter("ignore", data.DataWarning)
+        ds[1]
+
+
+# ------------------------------------------------------------------------------- metadata cache
+def test_metadata_cache_is_reused_and_invalidated(tmp_path, monkeypatch):
+    root = make_small(tmp_path / "hmdb")
+    make_bad(root / "a_cls" / "empty.avi", "zero-byte", tmp_path)
+    add_listed(root, "a_cls", "empty.avi")
+    first, warned = caught(data.load_dataset, "hmdb51", str(root), 1, workers=2)
+    assert len(warned) == 1
+    cache = json.loads((root / data.METADATA_FILE).read_text())
+    assert len(cache) == 7  # six good videos and the bad one
+
+    def no_probe(path):
+        raise AssertionError(f"probed again: {path}")
+
+    monkeypatch.setattr(data, "probe_video", no_probe)
+    second, warned = caught(data.load_dataset, "hmdb51", str(root), 1, workers=2)
+    assert second == first and len(warned) == 1 and "empty.avi" in warned[0]
+    # a modified file is probed again, and only that one
+    noise_video(root / "b_cls" / "b_cls_clip_1.avi", n=17, seed=5)
+    monkeypatch.undo()
+    probed, real_probe = [], data.probe_video
+    monkeypatch.setattr(data, "probe_video", lambda p: probed.append(p) or real_probe(p))
+    third, _ = caught(data.load_dataset, "hmdb51", str(root), 1, workers=2)
+    assert [Path(p).name for p in probed] == ["b_cls_clip_1.avi"]
+    changed = [v for v in third[0] if v.path.endswith("b_cls_clip_1.avi")]
+    assert changed[0].num_frames == 17
+    unchanged = [v for v in first[0] if not v.path.endswith("b_cls_clip_1.avi")]
+    assert [v for v in third[0] if v is not changed[0]] == unchanged
+
+
+# ------------------------------------------------------------------------------------- generator
+TINY = dict(classes=3, videos_per_class=4, frames=12, size=32)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    d = tmp_path_factory.mktemp("synthetic")
+    for name, seed in (("a", 0), ("b", 0), ("c", 1)):
+        synthetic.make_synthetic(str(d / name), **TINY, seed=seed, quiet=True)
+    return d
+
+
+def test_generator_writes_the_hmdb51_layout_and_every_file_decodes(generated):
+    root = generated / "a"
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and "split" not in p.name)
+    assert len(classes) == 3
+    params = json.loads((root / "synthetic.json").read_text())
+    assert params == {**TINY, "difficulty": 0.5, "seed": 0}
+    for cls in classes:
+        names = sorted(p.name for p in (root / cls).iterdir())
+        assert len(names) == 4 and all(n.endswith(".avi") for n in names)
+        for n in names:
+            frames = decode_all(root / cls / n)
+            assert 9 <= len(frames) <= 15 and frames.shape[1:] == (32, 32, 3)  # 12 frames +- 25%
+        for fold in (1, 2, 3):
+            split_file = root / "testTrainMulti_7030_splits" / f"{cls}_test_split{fold}.txt"
+            lines = split_file.read_text()
+            tags = dict(line.rsplit(None, 1) for line in lines.splitlines() if line.strip())
+            assert sorted(tags) == names and set(tags.values()) <= {"1", "2"}
+            assert list(tags.values()).count("2") == round(0.3 * 4)  # 70/30
+    train, test, got = data.load_dataset("hmdb51", str(root), 3, workers=2)
+    assert got == classes and len(train) == 9 and len(test) == 3
+
+
+def test_generator_is_deterministic_per_seed(generated):
+    def frames(name):
+        root = generated / name
+        return {p.relative_to(root).as_posix(): decode_all(p) for p in sorted(root.glob("*/*.avi"))}
+
+    a, b, c = frames("a"), frames("b"), frames("c")
+    assert a.keys() == b.keys() == c.keys() and len(a) == 12
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert not any(a[k].shape == c[k].shape and np.array_equal(a[k], c[k]) for k in a)
+
+
+def test_generator_never_overwrites_and_ensure_reuses(generated, tmp_path, monkeypatch):
+    root = generated / "a"
+    before = {p: p.stat().st_mtime_ns for p in root.rglob("*")}
+    with pytest.raises(FileExistsError):
+        synthetic.make_synthetic(str(root), **TINY, quiet=True)
+    assert not Path(f"{root}.partial").exists()
+    monkeypatch.setattr(synthetic, "make_synthetic", lambda *a, **k: pytest.fail("regenerated"))
+    assert synthetic.ensure_synthetic(str(root), **TINY) == {**TINY, "difficulty": 0.5, "seed": 0}
+    with pytest.raises(FileExistsError):
+        synthetic.ensure_synthetic(str(root), **{**TINY, "seed": 1})
+    assert {p: p.stat().st_mtime_ns for p in root.rglob("*")} == before
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError):
+        synthetic.ensure_synthetic(str(tmp_path / "other"), **TINY)
+    monkeypatch.undo()
+    synthetic.ensure_synthetic(str(tmp_path / "new"), **TINY)  # generates on first use
+    assert len(list((tmp_path / "new").glob("*/*.avi"))) == 12
+
+
+def test_load_dataset_synthetic_reads_an_existing_set(generated):
+    """load_dataset('synthetic', root) on a set made by --make-synthetic with its own sizes."""
+    train, test, classes = data.load_dataset("synthetic", str(generated / "b"), 1, workers=2)
+    assert len(classes) == 3 and len(train) == 9 and len(test) == 3
+
+
+# ------------------------------------------------------------------------------------ CLI smoke
+def run_data_py(*args):
+    return subprocess.run([sys.executable, "data.py", *map(str, args)], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_make_synthetic_then_summary(tmp_path):
+    out = tmp_path / "syn"
+    r = run_data_py("--make-synthetic", out, "--classes", 3, "--videos-per-class", 4,
+                    "--frames", 12, "--size", 32)
+    assert r.returncode == 0, r.stderr
+    train, test, classes = data.load_dataset("hmdb51", str(out), 1, workers=2)
+    assert len(classes) == 3 and len(train) + len(test) == 12
+    r = run_data_py("--summary", "hmdb51", "--root", out)
+    assert r.returncode == 0, r.stderr
+    for fold in (1, 2, 3):
+        assert re.search(rf"fold {fold}\D+3 classes\D+9 train\D+3 test", r.stdout), r.stdout
+
+
+def test_cli_summary_of_a_missing_root_fails_with_the_layout(tmp_path):
+    r = run_data_py("--summary", "hmdb51", "--root", tmp_path / "missing")
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert "testTrainMulti_7030_splits" in r.stderr and len(r.stderr.strip().splitlines()) <= 6
