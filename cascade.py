@@ -118,11 +118,12 @@ class Distiller(nn.Module):
         """
         cfg, teacher = self.cfg, self.teacher
         upto = phase if self.staged and phase <= S else S  # substages that have to run
+        heads = not self.staged or phase > S  # no loss reads the logits before the last phase
 
         # -- teacher: no_grad because it is frozen: no graph is kept, which saves memory and time
         with torch.no_grad():
             ft = teacher.forward_substages(x, upto) if teacher is not None else []  # [(B, C_i^t, ...)]
-            zt = teacher.head(ft[-1]) if teacher is not None and upto == S else None  # (B, K)
+            zt = teacher.head(ft[-1]) if teacher is not None and heads else None  # (B, K)
 
         # -- student: the prefix s_1..s_upto; with --freeze-earlier, substages before the phase's
         #    newest one run without gradients in phases 1..S
@@ -132,12 +133,13 @@ class Distiller(nn.Module):
             with torch.set_grad_enabled(torch.is_grad_enabled() and not frozen):
                 f = self.student.substage(i, f)  # (B, C_i^s, T_i, H_i, W_i)
             fs.append(f)
-        zs = self.student.head(f) if upto == S else None  # (B, K)
+        zs = self.student.head(f) if heads else None  # (B, K)
 
         terms = {}
         if self.staged and phase <= S:
             # Sec. 3, phase k: lambda_feat * sum_{i<=k} Lhat_sub,i (Sec. 2c)
-            terms["feat"] = cfg.lambda_feat * self.balancer(self._substage_losses(fs, ft, terms))
+            terms["feat"] = cfg.lambda_feat * self.balancer(
+                self._substage_losses(fs, ft, terms, phase))
             terms["loss"] = terms["feat"]
             return terms
 
@@ -166,19 +168,23 @@ class Distiller(nn.Module):
             terms["cwd"] = cfg.lambda_feat * sum(cwd_loss(phi(a), b, cfg.tau_f)
                                                  for phi, a, b in zip(self.connectors, fs, ft))
         if m == "skd":  # Sec. 6: + lambda_feat * sum_i Lhat_sub,i [+ lambda_hyb * L_hyb]
-            terms["feat"] = cfg.lambda_feat * self.balancer(self._substage_losses(fs, ft, terms))
+            terms["feat"] = cfg.lambda_feat * self.balancer(
+                self._substage_losses(fs, ft, terms, phase))
             if cfg.hybrid:
                 terms["hyb"] = cfg.lambda_hyb * self._hybrid_loss(fs, zt)
         terms["loss"] = sum(v for k, v in terms.items() if not k.startswith("sub"))
         return terms
 
-    def _substage_losses(self, fs, ft, terms):
-        """[L_sub,i for each active substage] (Sec. 2c); the raw values are logged as sub1..sub4."""
+    def _substage_losses(self, fs, ft, terms, phase):
+        """[L_sub,i for each active substage] (Sec. 2c); the raw values are logged as sub1..sub4.
+        With --freeze-earlier, a frozen substage's connector is frozen too (no gradient)."""
         cfg, losses = self.cfg, []
         for i, (a, b) in enumerate(zip(fs, ft)):
-            phi_a = self.connectors[i](a) if not cfg.no_dist else None  # (B, C_i^t, T_i, H_i, W_i)
-            sub = substage_loss(a, phi_a, b, cfg.gamma, use_dist=not cfg.no_dist,
-                                use_corr=not cfg.no_corr, tau_f=cfg.tau_f)["total"]
+            frozen = cfg.freeze_earlier and self.staged and i + 1 < phase <= S
+            with torch.set_grad_enabled(torch.is_grad_enabled() and not frozen):
+                phi_a = self.connectors[i](a) if not cfg.no_dist else None  # (B, C_i^t, T_i, H_i, W_i)
+                sub = substage_loss(a, phi_a, b, cfg.gamma, use_dist=not cfg.no_dist,
+                                    use_corr=not cfg.no_corr, tau_f=cfg.tau_f)["total"]
             terms[f"sub{i + 1}"] = sub.detach()
             losses.append(sub)
         return losses

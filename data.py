@@ -466,7 +466,7 @@ class TrainClips(Dataset):
     `given_labels[i]` is the label training may use: the (possibly noisy) label of a labelled
     video, -1 for an unlabelled one. True labels of unlabelled videos never leave this data set
     (Sec. 1: no loss may read them). The randomness of sample i in epoch e depends only on
-    (seed, e, i), so a run gives the same clips whatever the number of workers, and a resumed run
+    (seed, e, index), so a run gives the same clips whatever the number of workers, and a resumed run
     the same clips as an uninterrupted one. A video that fails to decode is replaced by the next
     one, with a warning, and counted in `self.failures` (shared across DataLoader workers).
     """
@@ -486,9 +486,12 @@ class TrainClips(Dataset):
         return len(self.videos)
 
     def __getitem__(self, index):
+        # index may exceed len(self): index = i + r * len(self) draws video i again with other
+        # randomness (a sampler that repeats a small labelled set within one epoch)
         for attempt in range(len(self)):
-            i = (index + attempt) % len(self)
-            rng = np.random.default_rng([self.seed, self.epoch, i])
+            key = index + attempt
+            i = key % len(self)
+            rng = np.random.default_rng([self.seed, self.epoch, key])
             v = self.videos[i]
             span = (self.clip_len - 1) * self.stride + 1
             start = int(rng.integers(0, max(v.num_frames - span, 0) + 1))

@@ -38,57 +38,58 @@ def _shape_mask(shape, u, v):
     return u * u + v * v <= 1  # disc (its stripes show rotation)
 
 
-def _render_object(canvas, rng, shape, color, cx, cy, angle, radius):
-    """Paint one striped shape on canvas (T, H, W, 3); cx, cy, angle, radius are (T,) arrays."""
+def _render_object(canvas, shape, color, cx, cy, angle, radius):
+    """Paint one striped shape on canvas (T, H, W, 3); cx, cy, angle, radius are (T,) arrays.
+
+    The frame is a torus: an object leaving at one edge re-enters at the opposite one, so a
+    motion of any speed lasts the whole video and the start position can be uniform.
+    """
     T, H, W, _ = canvas.shape
     y, x = np.mgrid[0:H, 0:W].astype(np.float32)  # (H, W)
-    dx, dy = x[None] - cx[:, None, None], y[None] - cy[:, None, None]  # (T, H, W)
+    dx = (x[None] - cx[:, None, None] + W / 2) % W - W / 2  # (T, H, W), wrapped offsets
+    dy = (y[None] - cy[:, None, None] + H / 2) % H - H / 2  # (T, H, W)
     c, s, r = np.cos(angle)[:, None, None], np.sin(angle)[:, None, None], radius[:, None, None]
     u, v = (dx * c + dy * s) / r, (-dx * s + dy * c) / r  # object coordinates, (T, H, W)
     inside = _shape_mask(shape, u, v)
-    stripes = 0.65 + 0.35 * (np.sin(u * np.pi * 2) > 0)  # (T, H, W): makes the angle visible
+    stripes = 0.6 + 0.4 * (np.sin(u * np.pi * 2) > 0)  # (T, H, W): makes the angle visible
     paint = color[None, None, None, :] * stripes[..., None]  # (T, H, W, 3)
     canvas[inside] = paint[inside]
 
 
 def _motion(name, rng, n, size, speed):
-    """Trajectory of the actor over n frames: centre x, y, angle, radius, each (n,)."""
+    """Trajectory of the actor over n frames: centre x, y, angle, radius, each (n,) in pixels.
+
+    Speeds are in pixels per frame at a 64-pixel frame and scale with the frame size.
+    """
     t = np.arange(n, dtype=np.float32)
-    radius = np.full(n, rng.uniform(0.09, 0.16) * size, np.float32)  # pixels
+    radius = np.full(n, rng.uniform(0.12, 0.2) * size, np.float32)
     angle = np.full(n, rng.uniform(0, 2 * np.pi), np.float32)
-    vx = vy = 0.0
     side = rng.choice([-1.0, 1.0])  # left or right, clockwise or not: keeps flip-closure
     period = rng.uniform(8, 12)  # frames, for the periodic motions
-    phase = rng.uniform(0, 2 * np.pi)
-    wave = np.sin(2 * np.pi * t / period + phase)
+    wave = np.sin(2 * np.pi * t / period + rng.uniform(0, 2 * np.pi))  # (n,)
+    vx = vy = 0.0
     dx = dy = np.zeros(n, np.float32)
     pps = size / 64 * speed  # pixels per frame at this frame size
     if name in ("up_slow", "up_fast", "down_slow", "down_fast"):
-        vy = (0.55 if name.endswith("slow") else 1.3) * pps * (-1 if name.startswith("up") else 1)
+        vy = (1.0 if name.endswith("slow") else 2.5) * pps * (-1 if name.startswith("up") else 1)
     elif name == "sideways":
-        vx = side * 0.9 * pps
+        vx = side * 1.75 * pps
     elif name == "rotate":
-        angle = angle + side * 2 * np.pi / 16 * speed * t  # one turn per 16 frames
+        angle = angle + side * 2 * np.pi / 16 * speed * t  # a turn every 16 frames
     elif name in ("grow", "shrink"):
-        ratio = 1.6 ** (t / max(n - 1, 1))  # x1.6 over the video
-        radius = radius * 0.75 * (ratio if name == "grow" else ratio[::-1])
+        ratio = 2.0 ** (t / max(n - 1, 1))  # x2 over the video
+        radius = radius * 0.7 * (ratio if name == "grow" else ratio[::-1])
     elif name == "orbit":
-        a = side * 2 * np.pi * t / (period * 1.5) + phase
-        dx, dy = 0.12 * size * np.cos(a), 0.12 * size * np.sin(a)
+        a = side * 2 * np.pi * t / (period * 1.5)
+        dx, dy = 0.15 * size * np.cos(a), 0.15 * size * np.sin(a)
     elif name == "bounce":
-        dy = 0.12 * size * wave
+        dy = 0.15 * size * wave
     elif name == "shake":
-        dx = 0.12 * size * wave
+        dx = 0.15 * size * wave
     elif name == "pulse":
-        radius = radius * (1 + 0.3 * wave)
-    dx, dy = dx + vx * t, dy + vy * t  # displacement from the start, (n,)
-    # Start where the whole path stays inside the frame, so the actor never leaves it.
-    margin = radius.max() * 1.05
-    lo_x, hi_x = margin - dx.min(), size - margin - dx.max()
-    lo_y, hi_y = margin - dy.min(), size - margin - dy.max()
-    x0 = rng.uniform(lo_x, hi_x) if hi_x > lo_x else (lo_x + hi_x) / 2
-    y0 = rng.uniform(lo_y, hi_y) if hi_y > lo_y else (lo_y + hi_y) / 2
-    return (x0 + dx).astype(np.float32), (y0 + dy).astype(np.float32), angle, radius
+        radius = radius * (1 + 0.35 * wave)
+    x0, y0 = rng.uniform(0, size, 2)
+    return (x0 + dx + vx * t).astype(np.float32), (y0 + dy + vy * t).astype(np.float32), angle, radius
 
 
 def render_video(motion, rng, frames, size, difficulty):
@@ -100,7 +101,7 @@ def render_video(motion, rng, frames, size, difficulty):
     d = difficulty
     n = int(rng.integers(frames - frames // 4, frames + frames // 4 + 1))
     # Background: a smooth random texture (4x4 random colours, upsampled), static in time.
-    coarse = rng.uniform(0, 1, (4, 4, 3)).astype(np.float32)
+    coarse = rng.uniform(0.2, 0.8, (4, 4, 3)).astype(np.float32)
     grid = np.linspace(0, 3, size)
     i0 = np.minimum(grid.astype(int), 2)
     f = (grid - i0)[:, None]
@@ -108,22 +109,19 @@ def render_video(motion, rng, frames, size, difficulty):
     bg = rows[:, i0] * (1 - f.T[..., None]) + rows[:, i0 + 1] * f.T[..., None]  # (size, size, 3)
     canvas = np.broadcast_to(bg, (n, size, size, 3)).copy()  # (n, H, W, 3) float in [0, 1]
     # Distractors: smaller striped shapes drifting on random walks, drawn behind the actor.
-    for _ in range(int(round(1 + 3 * d))):
-        steps = rng.normal(0, 0.3 + 0.5 * d, (n, 2)).cumsum(0) * size / 64  # pixels
-        x = rng.uniform(0.1, 0.9) * size + steps[:, 0]
-        y = rng.uniform(0.1, 0.9) * size + steps[:, 1]
-        ang = rng.uniform(0, 2 * np.pi) + np.zeros(n)
-        rad = rng.uniform(0.05, 0.09) * size + np.zeros(n)
-        _render_object(canvas, rng, int(rng.integers(4)), rng.uniform(0, 1, 3), x, y, ang, rad)
+    for _ in range(int(round(4 * d))):
+        steps = rng.normal(0, 0.3 + 0.7 * d, (n, 2)).cumsum(0) * size / 64  # pixels
+        x, y = rng.uniform(0, size, 2)[:, None] + steps.T  # (2, n)
+        ang = np.full(n, rng.uniform(0, 2 * np.pi))
+        rad = np.full(n, rng.uniform(0.06, 0.1) * size)
+        _render_object(canvas, int(rng.integers(4)), rng.uniform(0, 1, 3), x, y, ang, rad)
     # The actor: its motion is the class.
     speed = rng.uniform(1 - 0.3 * d, 1 + 0.3 * d)
     cx, cy, ang, rad = _motion(motion, rng, n, size, speed)
-    jitter = rng.normal(0, 0.3 + 1.0 * d, (2, n)) * size / 64  # pixels per frame
-    color = rng.uniform(0, 1, 3)
-    color = (1 - 0.4 * d) * color + 0.4 * d * bg.mean((0, 1))  # lower contrast when harder
-    _render_object(canvas, rng, int(rng.integers(4)), color, cx + jitter[0], cy + jitter[1],
-                   ang, rad)
-    canvas += rng.normal(0, 0.02 + 0.12 * d, canvas.shape)  # sensor noise, in [0, 1] units
+    jitter = rng.normal(0, 0.2 + 0.8 * d, (2, n)) * size / 64  # pixels per frame
+    color = rng.choice([0.05, 0.95], 3) * (1 - 0.5 * d) + rng.uniform(0, 1, 3) * 0.5 * d
+    _render_object(canvas, int(rng.integers(4)), color, cx + jitter[0], cy + jitter[1], ang, rad)
+    canvas += rng.normal(0, 0.02 + 0.1 * d, canvas.shape)  # sensor noise, in [0, 1] units
     return (canvas.clip(0, 1) * 255).round().astype(np.uint8)
 
 

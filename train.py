@@ -160,8 +160,10 @@ def fill_defaults(a):
     if a.device == "cuda" and not torch.cuda.is_available():
         fail("--device cuda, but no CUDA device is visible")
     shares = a.phase_shares.split(",")
-    if len(shares) != S + 1 or any(not s.replace(".", "", 1).isdigit() for s in shares):
-        fail(f"--phase-shares needs {S + 1} non-negative numbers, got '{a.phase_shares}'")
+    if (len(shares) != S + 1 or any(not s.replace(".", "", 1).isdigit() for s in shares)
+            or sum(float(s) for s in shares) <= 0):
+        fail(f"--phase-shares needs {S + 1} non-negative numbers, at least one > 0, "
+             f"got '{a.phase_shares}'")
     if a.method == "skd" and a.no_corr and a.no_dist:
         fail("--no-corr with --no-dist leaves SKD no substage loss; use --method kd instead")
     for path in (a.teacher_weights or "").split(","):
@@ -259,16 +261,16 @@ def main(argv=None):
     main_proc = rank == 0
     os.makedirs(a.out, exist_ok=True)
     ckpt_path = os.path.join(a.out, "checkpoint.pt")
-    log_file = open(os.path.join(a.out, "metrics.jsonl"), "a") if main_proc else None
+    metrics_path = os.path.join(a.out, "metrics.jsonl")
 
     def log(event, text=None, **values):
         """A readable line on stdout and the same facts as one JSON line in metrics.jsonl."""
         if main_proc:
             if text:
                 print(text, flush=True)
-            log_file.write(json.dumps(dict(event=event, time=round(time.time() - t_start, 2),
-                                           **values)) + "\n")
-            log_file.flush()
+            with open(metrics_path, "a") as f:  # appended line by line: a kill loses nothing
+                f.write(json.dumps(dict(event=event, time=round(time.time() - t_start, 2),
+                                        **values)) + "\n")
 
     # ------------------------------------------------------------------ data
     try:
@@ -307,7 +309,7 @@ def main(argv=None):
     state = dict(link=0, epoch=0, finished=[], results=[], pl_reports=[], wall=0.0)
     if a.resume:
         state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-        ignore = {"resume", "workers", "device", "log_every"}
+        ignore = {"resume", "workers", "device", "log_every", "out"}  # a run folder may move
         diff = {k: (v, getattr(a, k)) for k, v in state["config"].items()
                 if k not in ignore and getattr(a, k, None) != v}
         if diff:
@@ -393,8 +395,13 @@ def main(argv=None):
             # repeats exactly the clips, crops, order and dropout of an uninterrupted one.
             torch.manual_seed(int(np.random.default_rng([a.seed, link, epoch]).integers(2**31)))
             train_set.set_epoch(link * 100_000 + epoch)
-            order = np.random.default_rng([a.seed, link, epoch]).permutation(N)
-            order = np.resize(order, shard * world)[rank::world].tolist()  # pad, then shard
+            # The first model learns from labels alone, so its epochs cycle through D_L (still N
+            # clips per epoch, as in every link) instead of spending steps on unlabelled videos.
+            rng = np.random.default_rng([a.seed, link, epoch])
+            pool = np.array(split["labelled"]) if teacher is None else np.arange(N)
+            order = np.concatenate([rng.permutation(pool) + N * r  # + N * r: a repeat, see TrainClips
+                                    for r in range(math.ceil(shard * world / len(pool)))])
+            order = order[:shard * world][rank::world].tolist()  # this process's share
             loader = DataLoader(train_set, batch_size=a.batch_size, sampler=order,
                                 num_workers=a.workers, pin_memory=device.type == "cuda")
             model.train()

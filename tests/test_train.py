@@ -1,0 +1,483 @@
+"""Smoke runs of the real `train.py` on a tiny simulated set (METHOD.md Sec. 1-8, issue 5 "Tests").
+
+The set: 3 classes x 6 videos of 12 frames at 32 x 32 (12 training, 6 test videos), written once
+per module in the HMDB51 layout and read with `--dataset hmdb51 --data-root`, the loading path of
+the real data. Models are r3d10_w0.125 (0.2 M parameters), clips 4 x 24 x 24, 2 epochs of 2 steps.
+Most runs call `train.main(argv)` in this process (the real code path, without 3 s of imports per
+run); the SIGKILL resume, torchrun and one command-line check run `python train.py` itself.
+
+What is checked, and against what:
+- the run folder: summary.json has exactly the shape of issue 5, every number finite, accuracies
+  in [0, 1], top-5 = 1 with 3 classes, the final video accuracy equal to the trace of the saved
+  confusion matrix; metrics.jsonl parses line by line; split.json matches the requested fraction;
+- per method, the loss terms in the training log are exactly those of Sec. 6 / 7, and the loaded
+  teacher evaluates exactly as it did in the run that trained it;
+- SKD's schedule in the log: phases at the steps given by equal shares, the balanced substage
+  sum equal to the number of active substages at its first step;
+- a run killed with SIGKILL mid-epoch and resumed ends with the accuracies, pseudo-labels, weights
+  and per-step losses of an uninterrupted run;
+- bad arguments stop before any work with the message; a NaN loss stops with the term and step
+  and leaves a checkpoint that resumes.
+"""
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import cascade
+import synthetic
+import train
+from cascade import S, phase_at, phase_starts
+from models import build_model
+
+REPO = Path(train.__file__).resolve().parent
+ARCH = "r3d10_w0.125"
+CASCADE2, CASCADE3 = ",".join([ARCH] * 2), ",".join([ARCH] * 3)
+EPOCHS, STEPS = 2, 2  # per model; 12 training videos / batch 4 = 3 steps, capped at 2
+TINY = ["--dataset", "hmdb51", "--clip-len", "4", "--frame-stride", "1", "--resize", "32",
+        "--crop-size", "24", "--eval-clips", "2", "--eval-crops", "1", "--pl-clips", "2",
+        "--batch-size", "4", "--epochs", str(EPOCHS), "--max-steps-per-epoch", str(STEPS),
+        "--workers", "0", "--log-every", "0", "--label-fraction", "0.5",
+        "--device", "cpu"]  # the CPU even where CUDA is visible: resume is exact on the CPU
+# The SKD run that the other runs share: its teacher (model 0) is their --teacher-weights, and it
+# is the uninterrupted twin of the resume test. --pl-threshold 0 keeps pseudo-labels even from
+# an untrained teacher, so that the pseudo-label path of the loss runs.
+SKD = ["--method", "skd", "--cascade", CASCADE3, "--pl-threshold", "0"]
+META = {"event", "time", "link", "epoch", "step", "phase", "clips_per_s"}  # not loss terms
+SUMMARY_KEYS = {"dataset", "method", "label_fraction", "seed", "models", "pseudo_labels",
+                "wall_seconds"}
+MODEL_KEYS = {"role", "arch", "clip_acc", "video_acc", "video_top5", "params", "gflops"}
+ACCURACIES = ("clip_acc", "video_acc", "video_top5")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny convolutions: one thread is faster, and far faster on a busy machine, than several
+    threads that wait for each other. Subprocesses get the same through OMP_NUM_THREADS."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def env1():
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.fixture(scope="module")
+def tiny_set(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny") / "set"
+    synthetic.make_synthetic(str(root), classes=3, videos_per_class=6, frames=12, size=32,
+                             difficulty=0.3, seed=0, quiet=True)
+    return root
+
+
+def argv(root, out, *extra):
+    return TINY + ["--data-root", str(root), "--out", str(out), *map(str, extra)]
+
+
+def run(root, out, *extra):
+    """train.main in this process; returns the run folder."""
+    train.main(argv(root, out, *extra))
+    return out
+
+
+@pytest.fixture(scope="module")
+def skd_run(tiny_set, tmp_path_factory):
+    return run(tiny_set, tmp_path_factory.mktemp("skd") / "run", *SKD)
+
+
+@pytest.fixture(scope="module")
+def teacher_file(skd_run):
+    return skd_run / f"model0_{ARCH}.pt"
+
+
+# ------------------------------------------------------------------------------- reading a run
+def summary_of(out):
+    return json.loads((out / "summary.json").read_text())
+
+
+def metrics_of(out):
+    return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+
+
+def train_lines(out, link=None):
+    return [m for m in metrics_of(out) if m["event"] == "train" and link in (None, m["link"])]
+
+
+def terms_of(line):
+    return set(line) - META
+
+
+def finite(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def check_run(out, method, archs, n_pseudo):
+    """Everything a finished run folder must hold; returns the summary."""
+    s = summary_of(out)
+    assert set(s) == SUMMARY_KEYS
+    assert (s["dataset"], s["method"], s["label_fraction"], s["seed"]) == ("hmdb51", method, 0.5, 0)
+    assert finite(s["wall_seconds"]) and s["wall_seconds"] >= 0
+    # -- models: roles in cascade order, the issue's keys, finite numbers, fractions in [0, 1]
+    roles = (["student"] if len(archs) == 1 else
+             ["teacher"] + ["assistant"] * (len(archs) - 2) + ["student"])
+    assert [m["role"] for m in s["models"]] == roles
+    assert [m["arch"] for m in s["models"]] == archs
+    n_params = sum(p.numel() for p in build_model(ARCH, 3).parameters())
+    for m in s["models"]:
+        assert MODEL_KEYS <= set(m)
+        assert all(finite(v) for k, v in m.items() if k not in ("role", "arch")), m
+        assert all(0 <= m[k] <= 1 for k in ACCURACIES), m
+        assert m["video_top5"] == 1.0  # 3 classes: the top 5 hold every class
+        assert m["params"] == n_params and 0 < m["gflops"] < 1
+    # -- pseudo-labels: one report per refresh, before links 1.. (none without a finished model)
+    pls = s["pseudo_labels"]
+    assert len(pls) == n_pseudo
+    assert [p["link"] for p in pls] == list(range(1, n_pseudo + 1))
+    for p in pls:
+        assert set(p) == {"link", "coverage", "accuracy"}
+        assert finite(p["coverage"]) and 0 <= p["coverage"] <= 1
+        if p["coverage"] == 0:
+            assert p["accuracy"] is None  # nothing kept: no accuracy to report
+        else:
+            assert finite(p["accuracy"]) and 0 <= p["accuracy"] <= 1
+    # -- metrics.jsonl: one JSON object per line, finite losses, ends with the summary
+    lines = metrics_of(out)
+    assert lines[0]["event"] == "start" and lines[-1]["event"] == "summary"
+    assert lines[-1]["models"] == s["models"]
+    for m in lines:
+        if m["event"] == "train":
+            assert all(finite(m[k]) for k in terms_of(m) | {"clips_per_s"}), m
+    evals = [m for m in lines if m["event"] == "eval"]
+    assert all(0 <= m[k] <= 1 for m in evals for k in ACCURACIES)
+    # -- confusion.json of the final student: its trace is the video accuracy of the summary
+    conf = json.loads((out / "confusion.json").read_text())
+    assert conf["classes"] == sorted(synthetic.MOTIONS[:3])
+    c = torch.tensor(conf["confusion"])
+    assert c.shape == (3, 3) and c.sum(1).tolist() == [2, 2, 2]  # 30% of 6 test videos per class
+    assert c.trace().item() / c.sum().item() == pytest.approx(s["models"][-1]["video_acc"])
+    assert conf["per_class_acc"] == pytest.approx((c.diag() / c.sum(1)).tolist())
+    # -- split.json: half of each class labelled (Sec. 1), the true labels kept aside
+    split = json.loads((out / "split.json").read_text())
+    assert len(split["labelled"]) == len(split["unlabelled"]) == 6
+    assert all((g >= 0) == (i in split["labelled"]) for i, g in enumerate(split["given_labels"]))
+    assert [split["true_labels"].count(k) for k in range(3)] == [4, 4, 4]
+    # -- every model saved, loadable by --teacher-weights
+    for j, arch in enumerate(archs):
+        assert (out / f"model{j}_{arch}.pt").is_file()
+    assert (out / "checkpoint.pt").is_file() and not (out / "checkpoint.pt.tmp").exists()
+    return s
+
+
+# ------------------------------------------------------------------------------- every method
+def test_skd_cascade_run_folder_and_schedule(skd_run):
+    s = check_run(skd_run, "skd", [ARCH] * 3, n_pseudo=2)
+    assert s["pseudo_labels"][0]["coverage"] > 0  # --pl-threshold 0: the class cap alone selects
+    # the teacher: cross-entropy only, one phase
+    teacher = train_lines(skd_run, 0)
+    assert len(teacher) == EPOCHS * STEPS
+    assert all(terms_of(m) == {"task", "loss"} and m["phase"] == S + 1 for m in teacher)
+    # each distillation link: S + 1 phases over its steps, in equal shares
+    total = EPOCHS * STEPS
+    starts = [round(k * total / (S + 1)) for k in range(S + 1)]
+    for link in (1, 2):
+        lines = train_lines(skd_run, link)
+        assert [m["step"] for m in lines] == list(range(1, total + 1))
+        assert [m["phase"] for m in lines] == [phase_at(t, starts) for t in range(total)]
+        for m in lines:
+            k = m["phase"]
+            if k <= S:  # phase k: the balanced substage losses of 1..k, nothing else
+                assert terms_of(m) == {"feat", "loss"} | {f"sub{i}" for i in range(1, k + 1)}
+                assert m["loss"] == m["feat"]
+            else:
+                assert terms_of(m) == {"task", "kd", "feat", "loss"} | {f"sub{i}" for i in
+                                                                       range(1, S + 1)}
+                assert m["loss"] == pytest.approx(m["task"] + m["kd"] + m["feat"], abs=2e-4)
+        assert lines[0]["phase"] == 1 and lines[0]["feat"] == 1.0  # L / L at first sight (Sec. 2c)
+
+
+BASELINES = {  # method -> (cascade, models trained, the method's own loss terms)
+    "ce": (ARCH, [ARCH], set()),
+    "kd": (CASCADE2, [ARCH] * 2, {"kd"}),
+    "fitnet": (CASCADE2, [ARCH] * 2, {"fitnet"}),
+    "at": (CASCADE2, [ARCH] * 2, {"at"}),
+    "sp": (CASCADE2, [ARCH] * 2, {"sp"}),
+    "cwd": (CASCADE2, [ARCH] * 2, {"cwd"}),
+    "dkd": (CASCADE2, [ARCH] * 2, {"dkd"}),
+    "dist": (CASCADE2, [ARCH] * 2, {"dist"}),
+    "takd": (CASCADE3, [ARCH] * 3, {"kd"}),
+}
+
+
+def test_every_method_is_smoke_tested():
+    assert set(BASELINES) | {"skd"} == set(cascade.METHODS)
+
+
+@pytest.mark.parametrize("method", sorted(BASELINES))
+def test_method_smoke_run(method, tiny_set, skd_run, teacher_file, tmp_path):
+    arch_list, archs, own = BASELINES[method]
+    weights = [] if method == "ce" else ["--teacher-weights", teacher_file]
+    out = run(tiny_set, tmp_path / "run", "--method", method, "--cascade", arch_list, *weights)
+    s = check_run(out, method, archs, n_pseudo=len(archs) - 1)
+    for link in range(1 if len(archs) > 1 else 0, len(archs)):  # the links trained here
+        lines = train_lines(out, link)
+        assert len(lines) == EPOCHS * STEPS
+        assert all(terms_of(m) == {"task", "loss"} | own and m["phase"] == S + 1 for m in lines)
+    if len(archs) > 1:  # a loaded teacher is not trained, and evaluates as in the run it came from
+        assert train_lines(out, 0) == []
+        assert {k: s["models"][0][k] for k in ACCURACIES} == \
+               {k: summary_of(skd_run)["models"][0][k] for k in ACCURACIES}
+
+
+# ------------------------------------------------------------------------------- SKD ablations
+def test_ablation_joint_hybrid_plain_sum_no_corr_no_cascade(tiny_set, teacher_file, tmp_path):
+    out = run(tiny_set, tmp_path / "run", "--method", "skd", "--cascade", CASCADE3,
+              "--teacher-weights", teacher_file, "--no-cascade", "--joint", "--hybrid",
+              "--plain-sum", "--no-corr")
+    check_run(out, "skd", [ARCH] * 2, n_pseudo=1)  # --no-cascade: teacher -> student directly
+    lines = train_lines(out, 1)
+    assert len(lines) == EPOCHS * STEPS
+    for m in lines:  # --joint: one phase, every term from the first step; --hybrid: + 'hyb'
+        assert m["phase"] == S + 1
+        assert terms_of(m) == {"task", "kd", "feat", "hyb", "loss"} | {f"sub{i}" for i in
+                                                                      range(1, S + 1)}
+        # --plain-sum: the raw sum of the substage losses, no balancing
+        assert m["feat"] == pytest.approx(sum(m[f"sub{i}"] for i in range(1, S + 1)), abs=5e-4)
+        assert m["loss"] == pytest.approx(m["task"] + m["kd"] + m["feat"] + m["hyb"], abs=5e-4)
+
+
+def test_ablation_freeze_earlier_no_dist_no_pseudo(tiny_set, teacher_file, tmp_path):
+    out = run(tiny_set, tmp_path / "run", "--method", "skd", "--cascade", CASCADE2,
+              "--teacher-weights", teacher_file, "--freeze-earlier", "--no-dist", "--no-pseudo")
+    check_run(out, "skd", [ARCH] * 2, n_pseudo=0)
+    assert not any(m["event"] == "pseudo_labels" for m in metrics_of(out))
+    total = EPOCHS * STEPS
+    assert [m["phase"] for m in train_lines(out, 1)] == [phase_at(t, phase_starts(total))
+                                                         for t in range(total)]
+
+
+def test_ablation_correct_labels_with_noise(tiny_set, teacher_file, tmp_path):
+    out = run(tiny_set, tmp_path / "run", "--method", "skd", "--cascade", CASCADE2,
+              "--teacher-weights", teacher_file, "--correct-labels", "--label-noise", "0.2")
+    check_run(out, "skd", [ARCH] * 2, n_pseudo=1)
+    split = json.loads((out / "split.json").read_text())
+    assert len(split["noisy"]) == round(0.2 * 6)  # 20% of the 6 labelled videos
+    assert all(split["given_labels"][i] != split["true_labels"][i] for i in split["noisy"])
+    report = next(m for m in metrics_of(out) if m["event"] == "pseudo_labels")
+    assert report["correction"] is True
+    assert 0 <= report["corrected_right"] <= report["corrected"] <= 6
+
+
+# ------------------------------------------------------------------------------- resume
+def complete_lines(path):
+    """The JSON lines of a log that another process is writing (a last partial line is skipped)."""
+    lines = []
+    for line in (path.read_text().splitlines() if path.is_file() else []):
+        try:
+            lines.append(json.loads(line))
+        except json.JSONDecodeError:
+            pass
+    return lines
+
+
+def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(tiny_set, skd_run, tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "train.py", *argv(tiny_set, out, *SKD)]
+    log = open(tmp_path / "killed.log", "w")
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env1(), stdout=log, stderr=subprocess.STDOUT)
+    metrics, deadline = out / "metrics.jsonl", time.time() + 120
+    try:
+        # Kill in epoch 2 of link 1: the checkpoint of its epoch 1 is then on disk, and the run
+        # is past it (a training step of the next epoch has been logged).
+        while True:
+            assert proc.poll() is None, (tmp_path / "killed.log").read_text()
+            assert time.time() < deadline, "the run never reached epoch 2 of link 1"
+            if any(m["event"] == "train" and m["link"] == 1 and m["epoch"] == 2
+                   for m in complete_lines(metrics)):
+                break
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+        log.close()
+    assert proc.returncode == -signal.SIGKILL
+    assert not (out / "summary.json").exists()
+    state = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=False)
+    assert state["link"] == 1 and state["epoch"] >= 1  # mid-cascade, after an epoch of link 1
+
+    run(tiny_set, out, *SKD, "--resume")
+
+    ref, got = summary_of(skd_run), summary_of(out)
+    assert [{k: m[k] for k in ACCURACIES} for m in got["models"]] == \
+           [{k: m[k] for k in ACCURACIES} for m in ref["models"]]
+    assert got["pseudo_labels"] == ref["pseudo_labels"]
+    # the same weights, bit for bit, and the same loss at every step trained after the resume
+    for j in range(3):
+        a = torch.load(skd_run / f"model{j}_{ARCH}.pt", weights_only=True)
+        b = torch.load(out / f"model{j}_{ARCH}.pt", weights_only=True)
+        assert all(torch.equal(a[k], b[k]) for k in a), j
+    lines = metrics_of(out)
+    resumed_at = next(i for i, m in enumerate(lines) if m["event"] == "resume")
+    after = [m for m in lines[resumed_at:] if m["event"] == "train"]
+    assert after and all(m["link"] >= 1 for m in after)  # the teacher was not trained again
+    ref_steps = {(m["link"], m["step"]): m for m in train_lines(skd_run)}
+    for m in after:
+        r = ref_steps[(m["link"], m["step"])]
+        assert {k: m[k] for k in terms_of(m)} == {k: r[k] for k in terms_of(r)}, (m, r)
+
+
+def test_resume_a_run_folder_moved_elsewhere(tiny_set, skd_run, tmp_path):
+    """A finished run copied to another folder (another disk, another machine) resumes there:
+    nothing is left to train, and the summary is written again, identical."""
+    out = tmp_path / "moved"
+    out.mkdir()
+    for name in ("checkpoint.pt", "split.json"):
+        shutil.copy(skd_run / name, out / name)
+    run(tiny_set, out, *SKD, "--resume")
+    got, ref = summary_of(out), summary_of(skd_run)
+    assert [{k: m[k] for k in ACCURACIES} for m in got["models"]] == \
+           [{k: m[k] for k in ACCURACIES} for m in ref["models"]]
+    assert got["pseudo_labels"] == ref["pseudo_labels"]
+    assert train_lines(out) == []
+
+
+# ------------------------------------------------------------------------------- DDP
+def test_torchrun_two_cpu_processes_write_one_summary(tiny_set, teacher_file, tmp_path):
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
+           "train.py", *argv(tiny_set, out, "--method", "kd", "--cascade", CASCADE2,
+                             "--teacher-weights", teacher_file)]
+    p = subprocess.run(cmd, cwd=REPO, env=env1(), capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    assert [f.relative_to(tmp_path) for f in tmp_path.rglob("summary.json")] == \
+           [Path("ddp/summary.json")]
+    check_run(out, "kd", [ARCH] * 2, n_pseudo=1)
+    lines = metrics_of(out)
+    assert [m["event"] for m in lines].count("start") == 1  # only rank 0 writes
+    assert "x 2" in p.stdout  # the start line names the two processes
+    # each process trains its half of the videos: 12 / 2 per process / batch 4 = 2 steps
+    assert len(train_lines(out, 1)) == EPOCHS * STEPS
+
+
+# ------------------------------------------------------------------------------- bad arguments
+def fails(root, out, *extra):
+    """Run and expect an exit with a message; returns the message."""
+    with pytest.raises(SystemExit) as e:
+        run(root, out, *extra)
+    msg = str(e.value.code)
+    assert e.value.code not in (0, None) and msg.startswith("error: "), msg
+    assert not (Path(out) / "checkpoint.pt").exists() and not list(Path(out).glob("model*.pt"))
+    return msg
+
+
+@pytest.mark.parametrize("extra, expected", [
+    (["--dataset", "kinetics"], ["unknown dataset 'kinetics'", "hmdb51", "ucf101", "synthetic"]),
+    (["--cascade", f"{ARCH},resnet50"], ["resnet50", "<kind><depth>[_w<width>]", "r3d", "mc3",
+                                          "r2plus1d"]),
+    (["--label-fraction", "0"], ["--label-fraction", "(0, 1]", "0.0"]),
+    (["--label-fraction", "1.5"], ["--label-fraction", "(0, 1]", "1.5"]),
+    (["--epochs", "-1"], ["--epochs", ">= 0", "-1"]),
+    (["--method", "kd", "--cascade", ARCH], ["--method kd", "at least 2 models"]),
+    (["--resume"], ["--resume", "no checkpoint"]),
+    (["--no-corr", "--no-dist"], ["--no-corr", "--no-dist"]),
+    (["--phase-shares", "1,1,1,1"], ["--phase-shares", "5"]),
+    (["--phase-shares", "0,0,0,0,0"], ["--phase-shares"]),  # no step in any phase
+], ids=["dataset", "arch", "fraction-0", "fraction-1.5", "epochs", "kd-one-model",
+        "resume-nothing", "skd-no-loss", "shares-4", "shares-0"])
+def test_bad_arguments_fail_before_any_work(extra, expected, tiny_set, tmp_path):
+    out = tmp_path / "run"
+    t0 = time.time()
+    msg = fails(tiny_set, out, *(["--method", "skd", "--cascade", CASCADE2] + extra))
+    assert "\n" not in msg  # one line
+    assert all(e in msg for e in expected), msg
+    assert not out.exists()  # checked before the run folder is made
+    assert time.time() - t0 < 30
+
+
+def test_missing_data_root_gives_the_layout(tiny_set, tmp_path):
+    root = tmp_path / "no_such_hmdb51"
+    msg = fails(root, tmp_path / "run", "--method", "skd", "--cascade", CASCADE2)
+    assert "hmdb51" in msg and "does not exist" in msg and str(root) in msg
+    assert "Expected layout" in msg and "testTrainMulti_7030_splits" in msg
+    assert "serre-lab" in msg  # where the official archives are
+
+
+def test_second_run_into_a_folder_with_a_checkpoint_needs_resume(tiny_set, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "checkpoint.pt").write_bytes(b"an earlier run")
+    with pytest.raises(SystemExit) as e:
+        run(tiny_set, out, "--method", "skd", "--cascade", CASCADE2)
+    msg = str(e.value.code)
+    assert msg.startswith("error: ") and "\n" not in msg
+    assert "--resume" in msg and str(out) in msg
+    assert (out / "checkpoint.pt").read_bytes() == b"an earlier run"  # nothing overwritten
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt"]
+
+
+def test_resume_with_another_config_lists_the_differences(tiny_set, skd_run, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    shutil.copy(skd_run / "checkpoint.pt", out / "checkpoint.pt")
+    before = (out / "checkpoint.pt").read_bytes()
+    with pytest.raises(SystemExit) as e:
+        run(tiny_set, out, *SKD, "--resume", "--lr", "0.02", "--tau", "2")
+    msg = str(e.value.code)
+    assert msg.startswith("error: ") and "\n" not in msg, msg
+    assert "lr: 0.01 vs 0.02" in msg and "tau: 4.0 vs 2.0" in msg
+    assert "log_every" not in msg and "workers" not in msg  # allowed to change
+    assert (out / "checkpoint.pt").read_bytes() == before
+    assert not list(out.glob("model*.pt")) and not (out / "summary.json").exists()
+
+
+def test_command_line_error_is_one_line_on_stderr(tmp_path):
+    p = subprocess.run([sys.executable, "train.py", "--dataset", "kinetics", "--out",
+                        str(tmp_path / "run")], cwd=REPO, env=env1(), capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 1
+    assert p.stdout == ""
+    assert p.stderr.strip().splitlines() == [p.stderr.strip()]
+    assert p.stderr.startswith("error: unknown dataset 'kinetics'")
+    assert not (tmp_path / "run").exists()
+
+
+# ------------------------------------------------------------------------------- NaN
+def test_nan_loss_stops_with_term_and_step_and_the_checkpoint_resumes(tiny_set, teacher_file,
+                                                                       tmp_path, monkeypatch):
+    calls = []
+    real_kd = cascade.kd_loss
+
+    def kd_nan_from_step_3(z_s, z_t, tau=4.0):
+        calls.append(1)
+        value = real_kd(z_s, z_t, tau)
+        return value * float("nan") if len(calls) >= EPOCHS * STEPS - 1 else value
+
+    monkeypatch.setattr(cascade, "kd_loss", kd_nan_from_step_3)
+    out = tmp_path / "run"
+    extra = ["--method", "kd", "--cascade", CASCADE2, "--teacher-weights", teacher_file]
+    with pytest.raises(SystemExit) as e:
+        run(tiny_set, out, *extra)
+    msg = str(e.value.code)
+    assert msg.startswith("error: "), msg
+    assert re.search(r"'kd' is nan .*epoch 2, step 3\b", msg), msg
+    assert len(calls) == 3  # stopped at the first bad step
+    assert not (out / "summary.json").exists()
+    # the checkpoint of epoch 1 is intact: it loads, holds finite weights, and resumes
+    state = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=False)
+    assert (state["link"], state["epoch"]) == (1, 1)
+    assert all(torch.isfinite(v).all() for v in state["distiller"].values()
+               if v.is_floating_point())
+    assert not (out / "checkpoint.pt.tmp").exists()
+    monkeypatch.setattr(cascade, "kd_loss", real_kd)
+    run(tiny_set, out, *extra, "--resume")
+    check_run(out, "kd", [ARCH] * 2, n_pseudo=1)
