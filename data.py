@@ -65,9 +65,9 @@ DATASETS = {
                    cascade="r2plus1d18,r3d18_w0.5,r3d10_w0.25", epochs=30, optimizer="sgd",
                    lr=0.01, weight_decay=5e-4, batch_size=32, label_fraction=1.0),
     # Small enough that the whole method runs on a laptop CPU (Sec. 9).
-    "synthetic": dict(num_classes=10, root="data/synthetic", clip_len=8, frame_stride=2, resize=64,
-                      crop=56, eval_clips=4, eval_crops=1,
-                      cascade="r3d18_w0.5,r3d10_w0.25,r3d10_w0.125", epochs=8, optimizer="adamw",
+    "synthetic": dict(num_classes=10, root="data/synthetic", clip_len=8, frame_stride=2, resize=32,
+                      crop=28, eval_clips=4, eval_crops=1,
+                      cascade="r3d18_w0.25,r3d10_w0.25,r3d10_w0.125", epochs=10, optimizer="adamw",
                       lr=2e-3, weight_decay=0.05, batch_size=16, label_fraction=0.2),
 }
 

@@ -23,7 +23,7 @@ import numpy as np
 # at random), so the usual flip augmentation and the flipped views of Sec. 5 keep the label.
 MOTIONS = ["up_slow", "up_fast", "down_slow", "down_fast", "sideways", "rotate", "grow",
            "shrink", "orbit", "bounce", "shake", "pulse"]
-SYNTHETIC_DEFAULTS = dict(classes=10, videos_per_class=36, frames=32, size=64, difficulty=0.5,
+SYNTHETIC_DEFAULTS = dict(classes=10, videos_per_class=120, frames=24, size=32, difficulty=0.3,
                           seed=0)
 
 
@@ -101,7 +101,7 @@ def render_video(motion, rng, frames, size, difficulty):
     d = difficulty
     n = int(rng.integers(frames - frames // 4, frames + frames // 4 + 1))
     # Background: a smooth random texture (4x4 random colours, upsampled), static in time.
-    coarse = rng.uniform(0.2, 0.8, (4, 4, 3)).astype(np.float32)
+    coarse = rng.uniform(0.3, 0.7, (4, 4, 3)).astype(np.float32)
     grid = np.linspace(0, 3, size)
     i0 = np.minimum(grid.astype(int), 2)
     f = (grid - i0)[:, None]
@@ -140,7 +140,7 @@ def write_video(path, frames, fps=25, codec="mpeg4", gop=16):
     container.close()
 
 
-def make_synthetic(out, classes=10, videos_per_class=36, frames=32, size=64, difficulty=0.5,
+def make_synthetic(out, classes=10, videos_per_class=120, frames=24, size=32, difficulty=0.3,
                    seed=0, quiet=False):
     """Write the simulated data set in the HMDB51 layout, with 3 folds of 70/30 split files.
 

@@ -440,7 +440,10 @@ def main(argv=None):
                         + f" | lr {opt.param_groups[0]['lr']:.2e} | {speed:.1f} clips/s | "
                         f"eta {left / 60:.1f} min", link=link, epoch=epoch + 1, step=step + 1,
                         phase=phase, clips_per_s=round(speed, 2), **values)
-            if (epoch + 1) % a.eval_every == 0 or epoch + 1 == epochs:
+            # Before the last phase of a staged link the student's head has not trained yet:
+            # its accuracy would be chance, so evaluation waits for phase S + 1.
+            head_trained = phase_at((epoch + 1) * steps - 1, starts) > S
+            if head_trained and (epoch + 1) % a.eval_every == 0 or epoch + 1 == epochs:
                 result = evaluate(student, test_videos, a, device, K, rank, world)
                 log("eval", f"{name} epoch {epoch + 1}: clip acc {result['clip_acc']:.3f}, "
                     f"video acc {result['video_acc']:.3f} (top-5 {result['video_top5']:.3f}), "
