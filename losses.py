@@ -182,7 +182,7 @@ def sp_loss(fs, ft):
     As METHOD.md says, v is normalised before the Gram, so G is a cosine-similarity matrix (Tung and
     Mori instead normalise the rows of G = v v^T). Invariant to permuting or positively scaling the
     student's channels. Batch of one: G = [[1]] for both nets (or [[0]] for an all-zero map), so the
-    loss is 0 with no gradient: a single clip has no relation to another clip to transfer.
+    loss is 0 up to round-off: a single clip has no relation to another clip to transfer.
     """
     ft = ft.detach()
     B = fs.shape[0]

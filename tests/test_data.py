@@ -800,7 +800,7 @@ def test_generator_writes_the_hmdb51_layout_and_every_file_decodes(generated):
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and "split" not in p.name)
     assert len(classes) == 3
     params = json.loads((root / "synthetic.json").read_text())
-    assert params == {**TINY, "difficulty": 0.5, "seed": 0}
+    assert params == {**synthetic.SYNTHETIC_DEFAULTS, **TINY}
     for cls in classes:
         names = sorted(p.name for p in (root / cls).iterdir())
         assert len(names) == 4 and all(n.endswith(".avi") for n in names)
@@ -835,7 +835,7 @@ def test_generator_never_overwrites_and_ensure_reuses(generated, tmp_path, monke
         synthetic.make_synthetic(str(root), **TINY, quiet=True)
     assert not Path(f"{root}.partial").exists()
     monkeypatch.setattr(synthetic, "make_synthetic", lambda *a, **k: pytest.fail("regenerated"))
-    assert synthetic.ensure_synthetic(str(root), **TINY) == {**TINY, "difficulty": 0.5, "seed": 0}
+    assert synthetic.ensure_synthetic(str(root), **TINY) == {**synthetic.SYNTHETIC_DEFAULTS, **TINY}
     with pytest.raises(FileExistsError):
         synthetic.ensure_synthetic(str(root), **{**TINY, "seed": 1})
     assert {p: p.stat().st_mtime_ns for p in root.rglob("*")} == before

@@ -332,7 +332,8 @@ def test_sample_correlation_is_zero_for_a_batch_of_one():
     fs = feats(1, grad=True)
     loss = sp_loss(fs, feats(1, C=7))
     loss.backward()
-    assert loss.item() == 0 and torch.all(fs.grad == 0)
+    # G = [[v.v]] = [[1]] on both sides up to rounding: zero but for float32 round-off
+    assert abs(loss.item()) < 1e-12 and fs.grad.abs().max() < 1e-10
 
 
 # --------------------------------------------------------------------------- balancer (Sec. 2c)
