@@ -358,8 +358,10 @@ def main(argv=None):
             log("pseudo_labels", format_report(pl["report"], link), link=link, **pl["report"])
 
         # -- the link's trainable module, optimizer and schedule
-        distiller = Distiller(student, teacher, a.method if link > 0 else "ce", a, a.clip_len,
-                              a.crop_size).to(device)
+        # `ce` uses the finished models only for pseudo-labels: its links run no teacher
+        uses_teacher = teacher is not None and a.method != "ce"
+        distiller = Distiller(student, teacher if uses_teacher else None,
+                              a.method if uses_teacher else "ce", a, a.clip_len, a.crop_size).to(device)
         params = [p for p in distiller.parameters() if p.requires_grad]
         if a.optimizer == "sgd":
             opt = torch.optim.SGD(params, lr=a.lr, momentum=0.9, nesterov=True,
@@ -384,7 +386,7 @@ def main(argv=None):
                               distiller.staged)
         name = f"{roles[link]} {archs[link]}"
         log("link", f"== {name}: {epochs} epochs x {steps} steps"
-            + (f", teacher {archs[link - 1]}" if teacher is not None else ", cross-entropy")
+            + (f", teacher {archs[link - 1]}" if uses_teacher else ", cross-entropy")
             + (f", phases start at steps {starts}" if distiller.staged else ""))
 
         # -- the training loop
@@ -395,10 +397,11 @@ def main(argv=None):
             # repeats exactly the clips, crops, order and dropout of an uninterrupted one.
             torch.manual_seed(int(np.random.default_rng([a.seed, link, epoch]).integers(2**31)))
             train_set.set_epoch(link * 100_000 + epoch)
-            # The first model learns from labels alone, so its epochs cycle through D_L (still N
-            # clips per epoch, as in every link) instead of spending steps on unlabelled videos.
+            # Without a teacher only (pseudo-)labelled videos carry a loss, so the epoch cycles
+            # through them (still N clips, as in every link) instead of wasting steps.
             rng = np.random.default_rng([a.seed, link, epoch])
-            pool = np.array(split["labelled"]) if teacher is None else np.arange(N)
+            pool = np.arange(N) if uses_teacher else np.flatnonzero(
+                (pl["labels"] >= 0) | pl["keep"])
             order = np.concatenate([rng.permutation(pool) + N * r  # + N * r: a repeat, see TrainClips
                                     for r in range(math.ceil(shard * world / len(pool)))])
             order = order[:shard * world][rank::world].tolist()  # this process's share
