@@ -1,6 +1,7 @@
 """Benchmarks whose figures go into the README. Speed is measured here, never in the tests.
 
     python benchmark.py data    # clip loading: seek-and-decode-the-clip vs decode-everything
+    python benchmark.py speed   # cost of a training step of each method; efficiency of each model
 
 Every figure is a ratio measured in one run on one machine, because absolute times on a shared
 machine are noisy. Results are printed as a Markdown table and written to results/<name>.json.
@@ -17,7 +18,10 @@ import numpy as np
 import torch
 
 import data
+from cascade import S, Distiller, freeze
+from models import build_model, count_flops, count_params, cpu_latency
 from synthetic import write_video
+from train import Args
 
 
 def _cpu_name():
@@ -110,6 +114,74 @@ def bench_data(args):
     _save("data", dict(rows=rows, clips=args.clips))
 
 
+# -----------------------------------------------------------------------------
+# python benchmark.py speed
+
+def bench_speed(args):
+    """Seconds per training step of the default student, as ratios to a cross-entropy step.
+
+    Random clips of the simulated set's shape; each variant runs the real Distiller forward,
+    backward and an SGD step. Variants are interleaved round by round, so that a slow-down of
+    the shared machine hits them all alike; the median of the rounds is reported.
+    """
+    p = data.DATASETS["synthetic"]
+    archs = p["cascade"].split(",")
+    K, T, crop, B = p["num_classes"], p["clip_len"], p["crop"], p["batch_size"]
+    torch.manual_seed(0)
+    teacher = freeze(build_model(archs[0], K))
+    x = torch.randn(B, 3, T, crop, crop)  # (B, 3, T, S, S)
+    batch = dict(labels=torch.randint(0, K, (B,)), pl_targets=torch.zeros(B, K),
+                 pl_weights=torch.zeros(B), pl_keep=torch.zeros(B, dtype=torch.bool))
+    variants = {  # name: (method, phase, hybrid)
+        "ce": ("ce", S + 1, False), "kd": ("kd", S + 1, False),
+        "skd, phase 1": ("skd", 1, False), "skd, last phase": ("skd", S + 1, False),
+        "skd, last phase + hybrid": ("skd", S + 1, True)}
+    steps = {}
+    for name, (method, phase, hybrid) in variants.items():
+        cfg = Args(epochs=p["epochs"], hybrid=hybrid)
+        distiller = Distiller(build_model(archs[-1], K), teacher if method != "ce" else None,
+                              method, cfg, T, crop)
+        opt = torch.optim.SGD([q for q in distiller.parameters() if q.requires_grad], lr=1e-3)
+        steps[name] = (distiller, opt, phase)
+    times = {name: [] for name in variants}
+    for r in range(args.warmup + args.rounds):
+        for name, (distiller, opt, phase) in steps.items():
+            t0 = time.perf_counter()
+            loss = distiller(x, batch, phase, epoch=0)["loss"]
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if r >= args.warmup:
+                times[name].append(time.perf_counter() - t0)
+    med = {name: float(np.median(t)) for name, t in times.items()}
+    rows = [dict(variant=n, ms_per_step=round(1000 * t, 1), vs_ce=round(t / med["ce"], 2),
+                 vs_kd=round(t / med["kd"], 2)) for n, t in med.items()]
+    print(f"\nTraining step of the student {archs[-1]} (teacher {archs[0]}), batch {B} x "
+          f"{T}x{crop}x{crop}, {torch.get_num_threads()} threads, median of {args.rounds}:")
+    print("| variant | ms / step | x ce | x kd |\n|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['variant']} | {r['ms_per_step']} | {r['vs_ce']} | {r['vs_kd']} |")
+
+    # Efficiency of every model of the default cascade, with its accuracy when a run is given
+    summary = {}
+    if args.summary and os.path.isfile(args.summary):
+        with open(args.summary) as f:
+            summary = {m["arch"]: m for m in json.load(f)["models"]}
+    models = []
+    for arch in archs:
+        net = build_model(arch, K)
+        models.append(dict(arch=arch, params=count_params(net), gflops=count_flops(net, T, crop, crop),
+                           cpu_ms=round(1000 * cpu_latency(net, T, crop, crop, repeats=20), 2),
+                           video_acc=summary.get(arch, {}).get("video_acc")))
+    print(f"\nModels of the default cascade at {T}x{crop}x{crop}"
+          + (f" (accuracy from {args.summary})" if summary else "") + ":")
+    print("| model | params | GFLOPs / clip | CPU ms / clip | video acc |\n|---|---|---|---|---|")
+    for m in models:
+        acc = f"{m['video_acc']:.3f}" if m["video_acc"] is not None else "-"
+        print(f"| {m['arch']} | {m['params'] / 1e6:.2f}M | {m['gflops']:.4f} | {m['cpu_ms']} | {acc} |")
+    _save("speed", dict(steps=rows, models=models, rounds=args.rounds))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="benchmark", required=True)
@@ -118,8 +190,13 @@ def main():
                    help="the simulated set (generated there on first use)")
     d.add_argument("--videos", type=int, default=8, help="UCF101-like videos to generate")
     d.add_argument("--clips", type=int, default=200, help="clips timed per loader and video set")
+    sp = sub.add_parser("speed", help="training-step cost per method; efficiency per model")
+    sp.add_argument("--rounds", type=int, default=20, help="timed steps per variant")
+    sp.add_argument("--warmup", type=int, default=3, help="untimed steps per variant")
+    sp.add_argument("--summary", default="runs/synthetic_skd_p0.2_s0/summary.json",
+                    help="summary.json of a run, for the accuracy column (that of `python train.py`)")
     args = p.parse_args()
-    {"data": bench_data}[args.benchmark](args)
+    {"data": bench_data, "speed": bench_speed}[args.benchmark](args)
 
 
 if __name__ == "__main__":

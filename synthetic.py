@@ -23,7 +23,7 @@ import numpy as np
 # at random), so the usual flip augmentation and the flipped views of Sec. 5 keep the label.
 MOTIONS = ["up_slow", "up_fast", "down_slow", "down_fast", "sideways", "rotate", "grow",
            "shrink", "orbit", "bounce", "shake", "pulse"]
-SYNTHETIC_DEFAULTS = dict(classes=10, videos_per_class=120, frames=24, size=32, difficulty=0.3,
+SYNTHETIC_DEFAULTS = dict(classes=10, videos_per_class=120, frames=24, size=32, difficulty=0.2,
                           seed=0)
 
 
@@ -140,7 +140,7 @@ def write_video(path, frames, fps=25, codec="mpeg4", gop=16):
     container.close()
 
 
-def make_synthetic(out, classes=10, videos_per_class=120, frames=24, size=32, difficulty=0.3,
+def make_synthetic(out, classes=10, videos_per_class=120, frames=24, size=32, difficulty=0.2,
                    seed=0, quiet=False):
     """Write the simulated data set in the HMDB51 layout, with 3 folds of 70/30 split files.
 
