@@ -2,6 +2,7 @@
 
     python benchmark.py data    # clip loading: seek-and-decode-the-clip vs decode-everything
     python benchmark.py speed   # cost of a training step of each method; efficiency of each model
+    python benchmark.py accuracy --quick   # every method and SKD ablation on the simulated set
 
 Every figure is a ratio measured in one run on one machine, because absolute times on a shared
 machine are noisy. Results are printed as a Markdown table and written to results/<name>.json.
@@ -18,7 +19,8 @@ import numpy as np
 import torch
 
 import data
-from cascade import S, Distiller, freeze
+import train
+from cascade import METHODS, S, Distiller, freeze
 from models import build_model, count_flops, count_params, cpu_latency
 from synthetic import write_video
 from train import Args
@@ -182,6 +184,83 @@ def bench_speed(args):
     _save("speed", dict(steps=rows, models=models, rounds=args.rounds))
 
 
+# -----------------------------------------------------------------------------
+# python benchmark.py accuracy
+
+ABLATIONS = {"joint schedule": ["--joint"], "no correlation (Eq. C)": ["--no-corr"],
+             "no distribution loss (Eq. D)": ["--no-dist"], "no cascade": ["--no-cascade"],
+             "no pseudo-labels": ["--no-pseudo"], "hybrid paths on": ["--hybrid"]}
+
+
+def _mean_std(values):
+    return (float(np.mean(values)), float(np.std(values))) if values else (float("nan"),) * 2
+
+
+def bench_accuracy(args):
+    """Every --method, then SKD with each part removed, with the same budget, data and labels.
+
+    The teacher is trained once per seed and label fraction (cross-entropy on D_L) and loaded by
+    every method with --teacher-weights, so the tables compare the distillation alone. Each run is
+    the real train.py, in this process; its folder is results/runs/<fraction>_<seed>/<name>.
+    """
+    budget = ["--epochs", str(args.epochs), "--workers", str(args.workers), "--log-every", "120"]
+    if args.quick:  # one clip per video for evaluation and pseudo-labels: a smoke-level signal
+        budget += ["--eval-clips", "1", "--pl-clips", "1"]
+    if args.max_steps_per_epoch:
+        budget += ["--max-steps-per-epoch", str(args.max_steps_per_epoch)]
+    runs = []  # one dict per finished run
+    t0 = time.time()
+    for fraction in args.fractions:
+        for seed in range(args.seeds):
+            folder = os.path.join("results", "runs", f"p{fraction:g}_s{seed}")
+            common = budget + ["--label-fraction", str(fraction), "--seed", str(seed)]
+            teacher_arch = data.DATASETS["synthetic"]["cascade"].split(",")[0]
+            out = os.path.join(folder, "teacher")
+            if not os.path.isfile(os.path.join(out, "summary.json")):
+                again = ["--resume"] if os.path.isfile(os.path.join(out, "checkpoint.pt")) else []
+                train.main(common + again + ["--method", "ce", "--cascade", teacher_arch, "--out", out])
+            weights = os.path.join(out, f"model0_{teacher_arch}.pt")
+            jobs = [(m, [m], ["--method", m]) for m in args.methods]
+            if fraction == args.ablation_fraction:
+                jobs += [(f"skd, {n}", ["skd", n], ["--method", "skd"] + flags)
+                         for n, flags in ABLATIONS.items()]
+            for name, key, flags in jobs:
+                out = os.path.join(folder, name.replace(", ", "_").replace(" ", "-"))
+                if not os.path.isfile(os.path.join(out, "summary.json")):  # resumable grid
+                    again = ["--resume"] if os.path.isfile(os.path.join(out, "checkpoint.pt")) else []
+                    train.main(common + flags + again + ["--teacher-weights", weights, "--out", out])
+                with open(os.path.join(out, "summary.json")) as f:
+                    summary = json.load(f)
+                student, teacher = summary["models"][-1], summary["models"][0]
+                runs.append(dict(name=name, ablation=len(key) > 1, fraction=fraction, seed=seed,
+                                 video_acc=student["video_acc"], clip_acc=student["clip_acc"],
+                                 teacher_video_acc=teacher["video_acc"],
+                                 seconds=summary["wall_seconds"]))
+    rows = []
+    for name in dict.fromkeys(r["name"] for r in runs):
+        for fraction in args.fractions:
+            rs = [r for r in runs if r["name"] == name and r["fraction"] == fraction]
+            if rs:
+                (va, vs), (ca, cs) = (_mean_std([r[k] for r in rs]) for k in ("video_acc", "clip_acc"))
+                rows.append(dict(name=name, ablation=rs[0]["ablation"], fraction=fraction,
+                                 seeds=len(rs), video_acc=va, video_std=vs, clip_acc=ca,
+                                 clip_std=cs, teacher_video_acc=_mean_std(
+                                     [r["teacher_video_acc"] for r in rs])[0],
+                                 minutes=_mean_std([r["seconds"] / 60 for r in rs])[0]))
+    for ablation, title in ((False, "Methods"), (True, "SKD ablations")):
+        print(f"\n{title}: student video / clip accuracy, mean +- std over {args.seeds} seed(s)")
+        print("| method | labels | video acc | clip acc | teacher video acc | min / run |\n"
+              "|---|---|---|---|---|---|")
+        for r in rows:
+            if r["ablation"] == ablation:
+                print(f"| {r['name']} | {r['fraction']:g} | {r['video_acc']:.3f} +- "
+                      f"{r['video_std']:.3f} | {r['clip_acc']:.3f} +- {r['clip_std']:.3f} | "
+                      f"{r['teacher_video_acc']:.3f} | {r['minutes']:.1f} |")
+    print(f"\ntotal wall time {(time.time() - t0) / 60:.1f} min (runs already in results/runs "
+          "are reused)")
+    _save("accuracy", dict(rows=rows, runs=runs, args=vars(args)))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="benchmark", required=True)
@@ -195,8 +274,21 @@ def main():
     sp.add_argument("--warmup", type=int, default=3, help="untimed steps per variant")
     sp.add_argument("--summary", default="runs/synthetic_skd_p0.2_s0/summary.json",
                     help="summary.json of a run, for the accuracy column (that of `python train.py`)")
+    a = sub.add_parser("accuracy", help="every method and SKD ablation, over seeds and fractions")
+    a.add_argument("--fractions", type=float, nargs="+", default=[0.1, 0.2, 1.0])
+    a.add_argument("--seeds", type=int, default=3)
+    a.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    a.add_argument("--ablation-fraction", type=float, default=0.2,
+                   help="label fraction of the ablation table")
+    a.add_argument("--epochs", type=int, default=data.DATASETS["synthetic"]["epochs"])
+    a.add_argument("--max-steps-per-epoch", type=int, default=None)
+    a.add_argument("--workers", type=int, default=2)
+    a.add_argument("--quick", action="store_true",
+                   help="one seed, 20%% labels, 2 epochs of 10 steps, 1 evaluation clip: for iterating")
     args = p.parse_args()
-    {"data": bench_data, "speed": bench_speed}[args.benchmark](args)
+    if args.benchmark == "accuracy" and args.quick:
+        args.fractions, args.seeds, args.epochs, args.max_steps_per_epoch = [0.2], 1, 2, 10
+    {"data": bench_data, "speed": bench_speed, "accuracy": bench_accuracy}[args.benchmark](args)
 
 
 if __name__ == "__main__":
