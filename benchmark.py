@@ -23,7 +23,6 @@ import train
 from cascade import METHODS, S, Distiller, freeze
 from models import build_model, count_flops, count_params, cpu_latency
 from synthetic import write_video
-from train import Args
 
 
 def _cpu_name():
@@ -140,7 +139,7 @@ def bench_speed(args):
         "skd, last phase + hybrid": ("skd", S + 1, True)}
     steps = {}
     for name, (method, phase, hybrid) in variants.items():
-        cfg = Args(epochs=p["epochs"], hybrid=hybrid)
+        cfg = train.Args(epochs=p["epochs"], hybrid=hybrid)
         distiller = Distiller(build_model(archs[-1], K), teacher if method != "ce" else None,
                               method, cfg, T, crop)
         opt = torch.optim.SGD([q for q in distiller.parameters() if q.requires_grad], lr=1e-3)
