@@ -3,6 +3,7 @@
     python benchmark.py data    # clip loading: seek-and-decode-the-clip vs decode-everything
     python benchmark.py speed   # cost of a training step of each method; efficiency of each model
     python benchmark.py accuracy --quick   # every method and SKD ablation on the simulated set
+    python benchmark.py frames  # the simulated set's own check: one frame must not be enough
 
 Every figure is a ratio measured in one run on one machine, because absolute times on a shared
 machine are noisy. Results are printed as a Markdown table and written to results/<name>.json.
@@ -260,6 +261,35 @@ def bench_accuracy(args):
     _save("accuracy", dict(rows=rows, runs=runs, args=vars(args)))
 
 
+# -----------------------------------------------------------------------------
+# python benchmark.py frames
+
+def bench_frames(args):
+    """Sec. 9's claim about the simulated set: classes differ only by motion, so a model that sees
+    one frame should sit near chance while a clip model with the same budget does not. Both are
+    the teacher architecture trained with cross-entropy on all labels, same epochs and seed."""
+    p = data.DATASETS["synthetic"]
+    arch = p["cascade"].split(",")[0]
+    rows = []
+    for clip_len in (1, p["clip_len"]):
+        out = os.path.join("results", "runs", f"frames_{clip_len}")
+        if not os.path.isfile(os.path.join(out, "summary.json")):
+            again = ["--resume"] if os.path.isfile(os.path.join(out, "checkpoint.pt")) else []
+            train.main(again + ["--method", "ce", "--cascade", arch, "--label-fraction", "1.0",
+                                "--clip-len", str(clip_len), "--epochs", str(args.epochs),
+                                "--workers", str(args.workers), "--log-every", "120",
+                                "--out", out])
+        with open(os.path.join(out, "summary.json")) as f:
+            m = json.load(f)["models"][-1]
+        rows.append(dict(clip_len=clip_len, arch=arch, clip_acc=m["clip_acc"],
+                         video_acc=m["video_acc"]))
+    print(f"\n{arch}, cross-entropy on all labels, {args.epochs} epochs; chance "
+          f"{1 / p['num_classes']:.3f}\n| frames per clip | clip acc | video acc |\n|---|---|---|")
+    for r in rows:
+        print(f"| {r['clip_len']} | {r['clip_acc']:.3f} | {r['video_acc']:.3f} |")
+    _save("frames", dict(rows=rows, epochs=args.epochs))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="benchmark", required=True)
@@ -284,10 +314,14 @@ def main():
     a.add_argument("--workers", type=int, default=2)
     a.add_argument("--quick", action="store_true",
                    help="one seed, 20%% labels, 2 epochs of 10 steps, 1 evaluation clip: for iterating")
+    f = sub.add_parser("frames", help="single-frame model against a clip model, same budget")
+    f.add_argument("--epochs", type=int, default=data.DATASETS["synthetic"]["epochs"])
+    f.add_argument("--workers", type=int, default=2)
     args = p.parse_args()
     if args.benchmark == "accuracy" and args.quick:
         args.fractions, args.seeds, args.epochs, args.max_steps_per_epoch = [0.2], 1, 2, 10
-    {"data": bench_data, "speed": bench_speed, "accuracy": bench_accuracy}[args.benchmark](args)
+    {"data": bench_data, "speed": bench_speed, "accuracy": bench_accuracy,
+     "frames": bench_frames}[args.benchmark](args)
 
 
 if __name__ == "__main__":
