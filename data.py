@@ -512,29 +512,36 @@ class TrainClips(Dataset):
 class EvalVideos(Dataset):
     """All views of one video -> (views (V, 3, T, S, S), true label, video index).
 
-    V = num_clips x num_crops (x 2 with `flips`, used by the multi-view pseudo-labels of Sec. 5).
-    The frames of all K clips are decoded in one pass over the video.
+    V = num_clips x num_crops (x 2 with `flips`, used by the multi-view pseudo-labels of Sec. 5),
+    plus one last view with `centre_view`: the centre clip, centre crop, of clip accuracy (Sec. 8).
+    The frames of all views are decoded in one pass over the video.
     """
 
     def __init__(self, videos, clip_len, frame_stride, resize, crop, num_clips, num_crops=1,
-                 flips=False):
+                 flips=False, centre_view=False):
         self.videos = videos
         self.clip_len, self.stride, self.resize, self.crop = clip_len, frame_stride, resize, crop
         self.num_clips, self.num_crops, self.flips = num_clips, num_crops, flips
+        self.centre_view = centre_view
 
     def __len__(self):
         return len(self.videos)
 
     def __getitem__(self, i):
         v = self.videos[i]
-        clips = [clip_indices(v.num_frames, self.clip_len, self.stride, s)
-                 for s in eval_starts(v.num_frames, self.clip_len, self.stride, self.num_clips)]
-        frames = read_frames(v.path, [j for c in clips for j in c])  # (K*T, H, W, 3)
-        frames = frames.view(self.num_clips, self.clip_len, *frames.shape[1:])  # (K, T, H, W, 3)
+        starts = eval_starts(v.num_frames, self.clip_len, self.stride, self.num_clips)
+        if self.centre_view:
+            starts += eval_starts(v.num_frames, self.clip_len, self.stride, 1)
+        clips = [clip_indices(v.num_frames, self.clip_len, self.stride, s) for s in starts]
+        frames = read_frames(v.path, [j for c in clips for j in c])  # (n*T, H, W, 3)
+        frames = frames.view(len(clips), self.clip_len, *frames.shape[1:])  # (n, T, H, W, 3)
         views = torch.cat([eval_transform(f, self.resize, self.crop, self.num_crops)
-                           for f in frames])  # (K*crops, 3, T, S, S)
+                           for f in frames[:self.num_clips]])  # (K*crops, 3, T, S, S)
         if self.flips:
             views = torch.cat([views, views.flip(-1)])  # (2*K*crops, 3, T, S, S)
+        if self.centre_view:
+            centre = eval_transform(frames[-1], self.resize, self.crop, 1)  # (1, 3, T, S, S)
+            views = torch.cat([views, centre])  # (V + 1, 3, T, S, S)
         return views, v.label, i
 
 

@@ -10,6 +10,7 @@ The run folder (--out) receives: split.json (the weak-supervision split, Sec. 1)
 continues from it), model<j>_<arch>.pt (each finished model, loadable with --teacher-weights),
 confusion.json (the final student's per-class accuracy and confusion matrix) and summary.json.
 """
+import argparse
 import json
 import math
 import os
@@ -99,7 +100,6 @@ class Args:
 
 
 def parse_args(argv=None):
-    import argparse
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for f in fields(Args):
         name = "--" + f.name.replace("_", "-")
@@ -201,28 +201,29 @@ def evaluate(model, videos, a, device, num_classes, rank, world):
     """Clip accuracy (one centre clip, centre crop) and video accuracy (softmax averaged over
     eval_clips x eval_crops views, top-1 and top-5), per-class accuracy and confusion matrix."""
     model.eval()
-    probs = {}
-    for key, clips, crops in (("clip", 1, 1), ("video", a.eval_clips, a.eval_crops)):
-        ds = data.EvalVideos(videos, a.clip_len, a.frame_stride, a.resize, a.crop_size, clips, crops)
-        views = clips * crops
-        loader = DataLoader(ds, batch_size=max(1, a.batch_size // views), num_workers=a.workers,
-                            sampler=list(range(rank, len(videos), world)),
-                            pin_memory=device.type == "cuda")
-        p = torch.zeros(len(videos), num_classes)  # (N, K), this process's rows only
-        for x, _, idx in loader:
-            B, V = x.shape[:2]
-            x = x.flatten(0, 1).to(device, non_blocking=True)  # (B*V, 3, T, S, S)
-            with torch.autocast(device.type, torch.bfloat16, enabled=a.amp):
-                logits = model(x)  # (B*V, K)
-            p[idx] = F.softmax(logits.float(), 1).view(B, V, -1).mean(1).cpu()  # (B, K)
-        probs[key] = all_sum(p.to(device)).cpu()
+    ds = data.EvalVideos(videos, a.clip_len, a.frame_stride, a.resize, a.crop_size, a.eval_clips,
+                         a.eval_crops, centre_view=True)  # one decoding pass for both accuracies
+    V = a.eval_clips * a.eval_crops + 1  # views per video, the centre clip last
+    loader = DataLoader(ds, batch_size=max(1, a.batch_size // V), num_workers=a.workers,
+                        sampler=list(range(rank, len(videos), world)),
+                        pin_memory=device.type == "cuda")
+    probs = torch.zeros(2, len(videos), num_classes)  # [clip, video] x (N, K), own rows only
+    for x, _, idx in loader:
+        B = x.shape[0]
+        x = x.flatten(0, 1).to(device, non_blocking=True)  # (B*V, 3, T, S, S)
+        with torch.autocast(device.type, torch.bfloat16, enabled=a.amp):
+            logits = model(x)  # (B*V, K)
+        p = F.softmax(logits.float(), 1).view(B, V, -1).cpu()  # (B, V, K)
+        probs[0, idx] = p[:, -1]  # the centre clip alone: clip accuracy
+        probs[1, idx] = p[:, :-1].mean(1)  # the K x crops views: video accuracy
+    clip_p, video_p = all_sum(probs.to(device)).cpu()  # (N, K) each
     labels = torch.tensor([v.label for v in videos])  # (N,)
-    pred = probs["video"].argmax(1)
-    top5 = probs["video"].topk(min(5, num_classes), 1).indices  # (N, 5)
+    pred = video_p.argmax(1)
+    top5 = video_p.topk(min(5, num_classes), 1).indices  # (N, 5)
     confusion = torch.zeros(num_classes, num_classes, dtype=torch.long)
     confusion.index_put_((labels, pred), torch.ones_like(labels), accumulate=True)
     per_class = confusion.diag().float() / confusion.sum(1).clamp(min=1)
-    return dict(clip_acc=(probs["clip"].argmax(1) == labels).float().mean().item(),
+    return dict(clip_acc=(clip_p.argmax(1) == labels).float().mean().item(),
                 video_acc=(pred == labels).float().mean().item(),
                 video_top5=(top5 == labels[:, None]).any(1).float().mean().item(),
                 per_class_acc=per_class.tolist(), confusion=confusion.tolist())

@@ -469,6 +469,13 @@ def test_eval_videos_clips_are_uniform_and_carry_the_right_frames(index_videos):
     assert torch.equal(flipped[:K], ds[0][0]) and torch.equal(flipped[K:], ds[0][0].flip(-1))
     three = data.EvalVideos(videos, T, s, resize=32, crop=24, num_clips=K, num_crops=3)[1][0]
     assert three.shape == (3 * K, 3, T, 24, 24)
+    # centre_view appends the view of clip accuracy: the centre clip, centre crop, decoded in
+    # the same pass; it equals what a one-clip, one-crop EvalVideos gives
+    both = data.EvalVideos(videos, T, s, resize=32, crop=24, num_clips=K, num_crops=3,
+                           centre_view=True)[1][0]
+    centre = data.EvalVideos(videos, T, s, resize=32, crop=24, num_clips=1, num_crops=1)[1][0]
+    assert both.shape == (3 * K + 1, 3, T, 24, 24)
+    assert torch.equal(both[:-1], three) and torch.equal(both[-1:], centre)
 
 
 # ------------------------------------------------------------------------------------ transforms
