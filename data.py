@@ -410,6 +410,45 @@ def _decode_range(container, stream, first, last, wanted, seek):
     return frames
 
 
+_DECODED = {}  # (path, size, mtime) -> frames: runs in one process (benchmark.py) decode once
+
+
+def cache_frames(videos, max_bytes, workers=2):
+    """Decode every video once -> {path: uint8 (n, H, W, 3)}, when all frames fit in `max_bytes`.
+
+    For small data sets (the simulated one is about 90 MB decoded), decoding is the largest cost of
+    a training step; with this cache a clip is an indexing operation. Returns {} when the videos
+    would not fit (estimated from the metadata). A video that fails here is left out, and the data
+    sets fall back to read_frames for it (which then warns and replaces it as usual).
+    """
+    need = sum(v.num_frames * v.width * v.height * 3 for v in videos)
+    if not videos or need > max_bytes:
+        return {}
+
+    def decode(v):
+        try:
+            st = os.stat(v.path)
+            key = (v.path, st.st_size, st.st_mtime_ns)
+            if key not in _DECODED:
+                _DECODED[key] = read_frames(v.path, list(range(v.num_frames)), threads=1)
+            return _DECODED[key]
+        except (OSError, ValueError, av.FFmpegError):
+            return None
+
+    with ThreadPoolExecutor(max(1, workers)) as pool:  # FFmpeg decodes without the GIL
+        frames = list(pool.map(decode, videos))
+    return {v.path: f for v, f in zip(videos, frames) if f is not None}
+
+
+def get_frames(v, indices, cache=None):
+    """Frames `indices` of video v, from `cache` (see cache_frames) when it holds v."""
+    frames = cache.get(v.path) if cache else None
+    if frames is None:
+        return read_frames(v.path, indices)
+    # the same frames as read_frames: indices past the decoded end repeat the last frame
+    return frames[torch.tensor(indices).clamp_(max=len(frames) - 1)]
+
+
 # -----------------------------------------------------------------------------
 # Transforms, in torch only. Input: uint8 frames (T, H, W, 3). Output: float (3, T, S, S).
 
@@ -472,9 +511,9 @@ class TrainClips(Dataset):
     """
 
     def __init__(self, videos, given_labels, clip_len, frame_stride, resize, crop,
-                 flip=True, seed=0):
+                 flip=True, seed=0, cache=None):
         assert len(videos) == len(given_labels)
-        self.videos, self.given_labels = videos, list(given_labels)
+        self.videos, self.given_labels, self.cache = videos, list(given_labels), cache
         self.clip_len, self.stride, self.resize, self.crop = clip_len, frame_stride, resize, crop
         self.flip, self.seed, self.epoch = flip, seed, 0
         self.failures = mp.Value("i", 0)
@@ -496,8 +535,8 @@ class TrainClips(Dataset):
             span = (self.clip_len - 1) * self.stride + 1
             start = int(rng.integers(0, max(v.num_frames - span, 0) + 1))
             try:
-                frames = read_frames(v.path, clip_indices(v.num_frames, self.clip_len,
-                                                          self.stride, start))
+                frames = get_frames(v, clip_indices(v.num_frames, self.clip_len, self.stride,
+                                                    start), self.cache)
             except (ValueError, av.FFmpegError) as e:
                 with self.failures.get_lock():
                     self.failures.value += 1
@@ -518,8 +557,8 @@ class EvalVideos(Dataset):
     """
 
     def __init__(self, videos, clip_len, frame_stride, resize, crop, num_clips, num_crops=1,
-                 flips=False, centre_view=False):
-        self.videos = videos
+                 flips=False, centre_view=False, cache=None):
+        self.videos, self.cache = videos, cache
         self.clip_len, self.stride, self.resize, self.crop = clip_len, frame_stride, resize, crop
         self.num_clips, self.num_crops, self.flips = num_clips, num_crops, flips
         self.centre_view = centre_view
@@ -533,7 +572,7 @@ class EvalVideos(Dataset):
         if self.centre_view:
             starts += eval_starts(v.num_frames, self.clip_len, self.stride, 1)
         clips = [clip_indices(v.num_frames, self.clip_len, self.stride, s) for s in starts]
-        frames = read_frames(v.path, [j for c in clips for j in c])  # (n*T, H, W, 3)
+        frames = get_frames(v, [j for c in clips for j in c], self.cache)  # (n*T, H, W, 3)
         frames = frames.view(len(clips), self.clip_len, *frames.shape[1:])  # (n, T, H, W, 3)
         views = torch.cat([eval_transform(f, self.resize, self.crop, self.num_crops)
                            for f in frames[:self.num_clips]])  # (K*crops, 3, T, S, S)
@@ -617,6 +656,8 @@ def main(argv=None):
     p.add_argument("--difficulty", type=float, default=SYNTHETIC_DEFAULTS["difficulty"],
                    help="0 = clean, 1 = noisy with many distractors")
     p.add_argument("--seed", type=int, default=SYNTHETIC_DEFAULTS["seed"])
+    p.add_argument("--first-class", type=int, default=0,
+                   help=f"classes are motions first-class .. first-class + classes - 1 of {MOTIONS}")
     p.add_argument("--summary", choices=list(DATASETS), help="list a data set: videos per fold")
     p.add_argument("--root", help="data set root (default: the data set's default root)")
     p.add_argument("--split-dir", help="folder of the split files, if not the default")
@@ -625,7 +666,7 @@ def main(argv=None):
         if a.make_synthetic:
             t0 = time.time()
             make_synthetic(a.make_synthetic, a.classes, a.videos_per_class, a.frames, a.size,
-                           a.difficulty, a.seed)
+                           a.difficulty, a.seed, a.first_class)
             print(f"wrote {a.classes * a.videos_per_class} videos to {a.make_synthetic} "
                   f"in {time.time() - t0:.1f} s")
         elif a.summary:

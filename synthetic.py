@@ -24,7 +24,7 @@ import numpy as np
 MOTIONS = ["up_slow", "up_fast", "down_slow", "down_fast", "sideways", "rotate", "grow",
            "shrink", "orbit", "bounce", "shake", "pulse"]
 SYNTHETIC_DEFAULTS = dict(classes=10, videos_per_class=120, frames=24, size=32, difficulty=0.2,
-                          seed=0)
+                          seed=0, first_class=0)
 
 
 def _shape_mask(shape, u, v):
@@ -141,25 +141,30 @@ def write_video(path, frames, fps=25, codec="mpeg4", gop=16):
 
 
 def make_synthetic(out, classes=10, videos_per_class=120, frames=24, size=32, difficulty=0.2,
-                   seed=0, quiet=False):
+                   seed=0, first_class=0, quiet=False):
     """Write the simulated data set in the HMDB51 layout, with 3 folds of 70/30 split files.
+
+    The classes are MOTIONS[first_class:first_class + classes]: two sets with disjoint classes
+    (e.g. 6 classes from 0 and 6 from 6) play pretraining set and target set, as Kinetics-400 and
+    HMDB51 do for real video models.
 
     The set is written to a temporary folder and renamed into place at the end, so an
     interrupted run never leaves a half-written set that looks complete.
     """
-    if not 2 <= classes <= len(MOTIONS):
-        raise ValueError(f"classes must be in [2, {len(MOTIONS)}], got {classes}")
+    if not (2 <= classes and 0 <= first_class and first_class + classes <= len(MOTIONS)):
+        raise ValueError(f"need classes >= 2 and first_class + classes <= {len(MOTIONS)}, got "
+                         f"classes {classes}, first_class {first_class}")
     if videos_per_class < 4 or frames < 4 or size < 16 or size % 2 or not 0 <= difficulty <= 1:
         raise ValueError("need videos_per_class >= 4, frames >= 4, an even size >= 16 and "
                          "difficulty in [0, 1]")
     params = dict(classes=classes, videos_per_class=videos_per_class, frames=frames, size=size,
-                  difficulty=difficulty, seed=seed)
+                  difficulty=difficulty, seed=seed, first_class=first_class)
     tmp = out.rstrip("/") + ".partial"
     if os.path.exists(out):
         raise FileExistsError(f"{out} exists already; delete it or choose another folder")
     os.makedirs(os.path.join(tmp, "testTrainMulti_7030_splits"), exist_ok=True)
     t0 = time.time()
-    for c, motion in enumerate(MOTIONS[:classes]):
+    for c, motion in enumerate(MOTIONS[first_class:first_class + classes], first_class):
         os.makedirs(os.path.join(tmp, motion), exist_ok=True)
         names = [f"{motion}_{k:03d}.avi" for k in range(videos_per_class)]
         for k, name in enumerate(names):
@@ -188,7 +193,7 @@ def ensure_synthetic(root, **params):
     info = os.path.join(root, "synthetic.json")
     if os.path.isfile(info):
         with open(info) as f:
-            found = json.load(f)
+            found = {"first_class": 0, **json.load(f)}  # sets written before first_class existed
         if found != params:
             diff = {k: (found.get(k), v) for k, v in params.items() if found.get(k) != v}
             raise FileExistsError(f"{root} holds a simulated set made with other parameters "

@@ -92,6 +92,8 @@ class Args:
     device: str = arg("auto", "auto, cpu or cuda")
     amp: bool = arg(False, "bf16 autocast (CUDA, or CPUs with bf16 support)")
     workers: int = arg(2, "DataLoader worker processes")
+    memory_cache_gb: float = arg(2.0, "decode every video once into memory when all fit in this "
+                                 "many GiB (the simulated set: about 0.1); 0 = always decode clips")
     seed: int = arg(0, "seeds the split, initialisation, clips and dropout")
     out: str = arg(None, "run folder (default runs/<dataset>_<method>_p<fraction>_s<seed>)")
     resume: bool = arg(False, "continue the run in --out from its checkpoint")
@@ -140,7 +142,8 @@ def fill_defaults(a):
         fail(f"--label-fraction must be in (0, 1], got {a.label_fraction}")
     if not 0 <= a.label_noise < 1:
         fail(f"--label-noise must be in [0, 1), got {a.label_noise}")
-    for name in ("epochs", "teacher_epochs", "max_steps_per_epoch", "workers"):
+    for name in ("epochs", "teacher_epochs", "max_steps_per_epoch", "workers",
+                 "memory_cache_gb"):
         if getattr(a, name) is not None and getattr(a, name) < 0:
             fail(f"--{name.replace('_', '-')} must be >= 0, got {getattr(a, name)}")
     for name in ("batch_size", "clip_len", "frame_stride", "crop_size", "eval_clips", "pl_clips",
@@ -197,12 +200,12 @@ def all_sum(t):
 # Evaluation (Sec. 8): clip accuracy and video accuracy, reported separately
 
 @torch.no_grad()
-def evaluate(model, videos, a, device, num_classes, rank, world):
+def evaluate(model, videos, a, device, num_classes, rank, world, cache=None):
     """Clip accuracy (one centre clip, centre crop) and video accuracy (softmax averaged over
     eval_clips x eval_crops views, top-1 and top-5), per-class accuracy and confusion matrix."""
     model.eval()
     ds = data.EvalVideos(videos, a.clip_len, a.frame_stride, a.resize, a.crop_size, a.eval_clips,
-                         a.eval_crops, centre_view=True)  # one decoding pass for both accuracies
+                         a.eval_crops, centre_view=True, cache=cache)  # one pass, both accuracies
     V = a.eval_clips * a.eval_crops + 1  # views per video, the centre clip last
     loader = DataLoader(ds, batch_size=max(1, a.batch_size // V), num_workers=a.workers,
                         sampler=list(range(rank, len(videos), world)),
@@ -280,6 +283,11 @@ def main(argv=None):
     except data.DatasetError as e:
         sys.exit(f"error: {e}")
     K, N = len(classes), len(train_videos)
+    cache = data.cache_frames(train_videos + test_videos, a.memory_cache_gb * 2 ** 30,
+                             os.cpu_count() or 1)
+    if cache:
+        log("cache", f"{len(cache)} videos decoded into memory "
+            f"({sum(f.numel() for f in cache.values()) / 2 ** 20:.0f} MiB)", videos=len(cache))
     # Sec. 1: the weak-supervision split, written to the run folder so that it can be reused
     split_path = os.path.join(a.out, "split.json")
     source = a.split or (split_path if a.resume and os.path.isfile(split_path) else None)
@@ -294,7 +302,7 @@ def main(argv=None):
     given = torch.tensor(split["given_labels"])  # (N,) -1 = unlabelled; true labels stay in split
     true_labels = torch.tensor([v.label for v in train_videos])  # for reports only
     train_set = data.TrainClips(train_videos, split["given_labels"], a.clip_len, a.frame_stride,
-                                a.resize, a.crop_size, flip=True, seed=a.seed)
+                                a.resize, a.crop_size, flip=True, seed=a.seed, cache=cache)
     archs = cascade_models(a.method, a.cascade.split(","), a.no_cascade)
     roles = ["teacher"] + [f"assistant{j}" if len(archs) > 3 else "assistant"
                            for j in range(1, len(archs) - 1)] + ["student"]
@@ -349,7 +357,7 @@ def main(argv=None):
             pl = state["pseudo"]
         elif finished and not a.no_pseudo and epochs > 0:
             views = data.EvalVideos(train_videos, a.clip_len, a.frame_stride, a.resize,
-                                    a.crop_size, a.pl_clips, 1, flips=True)
+                                    a.crop_size, a.pl_clips, 1, flips=True, cache=cache)
             loader = DataLoader(views, batch_size=max(1, a.batch_size // (2 * a.pl_clips)),
                                 num_workers=a.workers, sampler=list(range(rank, N, world)))
             probs = all_sum(predict_videos(finished, loader, N, K, device, a.amp).to(device)).cpu()
@@ -448,7 +456,7 @@ def main(argv=None):
             # its accuracy would be chance, so evaluation waits for phase S + 1.
             head_trained = phase_at((epoch + 1) * steps - 1, starts) > S
             if head_trained and (epoch + 1) % a.eval_every == 0 or epoch + 1 == epochs:
-                result = evaluate(student, test_videos, a, device, K, rank, world)
+                result = evaluate(student, test_videos, a, device, K, rank, world, cache)
                 log("eval", f"{name} epoch {epoch + 1}: clip acc {result['clip_acc']:.3f}, "
                     f"video acc {result['video_acc']:.3f} (top-5 {result['video_top5']:.3f}), "
                     f"{(time.time() - t_epoch):.0f} s", link=link, epoch=epoch + 1,
@@ -462,7 +470,7 @@ def main(argv=None):
 
         # -- the link is done: freeze the student; it teaches the next link
         if result is None:  # a loaded model that was not trained here
-            result = evaluate(student, test_videos, a, device, K, rank, world)
+            result = evaluate(student, test_videos, a, device, K, rank, world, cache)
         finished.append(freeze(student))
         state["results"] = state["results"][:link] + [result]
         if main_proc:

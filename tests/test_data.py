@@ -478,6 +478,49 @@ def test_eval_videos_clips_are_uniform_and_carry_the_right_frames(index_videos):
     assert torch.equal(both[:-1], three) and torch.equal(both[-1:], centre)
 
 
+def test_frame_cache_gives_exactly_the_frames_of_read_frames(index_videos):
+    videos = index_video_list(index_videos)
+    cache = data.cache_frames(videos, max_bytes=2 ** 30, workers=2)
+    assert sorted(cache) == sorted(v.path for v in videos)
+    for v in videos:
+        assert cache[v.path].shape == (v.num_frames, 64, 64, 3) and cache[v.path].dtype == torch.uint8
+        n = v.num_frames
+        for idx in ([0, 1, 2], [n - 1, 3, 3, 0], list(range(5, n, 7)), [n - 2, n - 1, n, n + 3]):
+            assert torch.equal(data.get_frames(v, idx, cache), data.read_frames(v.path, idx))
+    assert data.cache_frames(videos, max_bytes=2 ** 30) is not cache  # a new dict ...
+    assert data.cache_frames(videos, max_bytes=2 ** 30)[videos[0].path] is cache[videos[0].path]
+    # ... over frames decoded once per process; the data sets give the same tensors either way
+    for kwargs in (dict(), dict(cache=cache)):
+        train = data.TrainClips(videos, [0, 1, 2], clip_len=4, frame_stride=3, resize=32, crop=24,
+                                seed=5, **kwargs)
+        evals = data.EvalVideos(videos, 4, 3, resize=32, crop=24, num_clips=3, flips=True,
+                                centre_view=True, **kwargs)
+        got = []
+        for epoch in range(3):
+            train.set_epoch(epoch)
+            got += [train[i][0] for i in range(3)] + [evals[i][0] for i in range(3)]
+        if not kwargs:
+            plain = got
+    assert all(torch.equal(a, b) for a, b in zip(plain, got)) and len(got) == 18
+
+
+def test_frame_cache_respects_its_budget_and_leaves_out_bad_videos(tmp_path):
+    paths = [tmp_path / f"v{k}.avi" for k in range(3)]
+    for k, p in enumerate(paths):
+        noise_video(p, n=12, seed=k)
+    videos = data.scan_videos([data.Video(str(p), 0) for p in paths], str(tmp_path), workers=1)
+    need = sum(v.num_frames * v.width * v.height * 3 for v in videos)
+    assert data.cache_frames(videos, max_bytes=need - 1) == {}  # would not fit: no cache at all
+    assert data.cache_frames([], max_bytes=need) == {}
+    paths[0].write_bytes(os.urandom(5000))  # broken after the scan
+    cache = data.cache_frames(videos, max_bytes=need)
+    assert sorted(cache) == sorted(str(p) for p in paths[1:])
+    ds = data.TrainClips(videos, [0, 1, 2], clip_len=4, frame_stride=2, resize=32, crop=24,
+                         cache=cache)
+    with pytest.warns(data.DataWarning, match="v0.avi"):  # read_frames, then the usual replacement
+        assert ds[0][2] == 1
+
+
 # ------------------------------------------------------------------------------------ transforms
 def position_frames(T, H, W):
     """uint8 (T, H, W, 3): red = 4 x column, green = 4 x row, blue = 10 x t."""
@@ -833,6 +876,33 @@ def test_generator_is_deterministic_per_seed(generated):
     assert a.keys() == b.keys() == c.keys() and len(a) == 12
     assert all(np.array_equal(a[k], b[k]) for k in a)
     assert not any(a[k].shape == c[k].shape and np.array_equal(a[k], c[k]) for k in a)
+
+
+def test_generator_first_class_gives_disjoint_classes_with_the_same_videos(generated, tmp_path):
+    """first_class picks MOTIONS[first:first + classes]; a motion's videos and split do not depend
+    on which other motions share the set (the pretraining / target sets of benchmark.py)."""
+    other = tmp_path / "other"
+    params = synthetic.make_synthetic(str(other), **{**TINY, "classes": 2}, first_class=2,
+                                      quiet=True)
+    assert params["first_class"] == 2
+    classes = sorted(p.name for p in other.iterdir() if p.is_dir() and "split" not in p.name)
+    assert classes == sorted(synthetic.MOTIONS[2:4])
+    shared = synthetic.MOTIONS[2]  # also the third class of the 3-class set "a"
+    for n in sorted(p.name for p in (other / shared).iterdir()):
+        assert np.array_equal(decode_all(other / shared / n), decode_all(generated / "a" / shared / n))
+    split = f"testTrainMulti_7030_splits/{shared}_test_split1.txt"
+    assert (other / split).read_text() == (generated / "a" / split).read_text()
+    with pytest.raises(ValueError, match="first_class"):
+        synthetic.make_synthetic(str(tmp_path / "bad"), **TINY, first_class=10, quiet=True)
+
+
+def test_ensure_synthetic_accepts_sets_written_before_first_class(generated, tmp_path):
+    root = tmp_path / "old"
+    shutil.copytree(generated / "a", root)
+    info = json.loads((root / "synthetic.json").read_text())
+    del info["first_class"]  # as written by earlier versions
+    (root / "synthetic.json").write_text(json.dumps(info))
+    assert synthetic.ensure_synthetic(str(root), **TINY)["first_class"] == 0
 
 
 def test_generator_never_overwrites_and_ensure_reuses(generated, tmp_path, monkeypatch):
