@@ -9,11 +9,14 @@ Every figure is a ratio measured in one run on one machine, because absolute tim
 machine are noisy. Results are printed as a Markdown table and written to results/<name>.json.
 """
 import argparse
+import contextlib
 import json
+import multiprocessing
 import os
 import platform
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import av
 import numpy as np
@@ -191,74 +194,189 @@ ABLATIONS = {"joint schedule": ["--joint"], "no correlation (Eq. C)": ["--no-cor
              "no distribution loss (Eq. D)": ["--no-dist"], "no cascade": ["--no-cascade"],
              "no pseudo-labels": ["--no-pseudo"], "hybrid paths on": ["--hybrid"]}
 
+# The grid's budget: about 130 trainings must fit in 60 minutes on 2 CPU cores. Models trained from
+# scratch need several hundred steps before they leave chance on the motion classes, so the grid
+# uses a smaller, cleaner simulated set than train.py's default (6 classes, difficulty 0.1) and
+# 4-frame clips (stride 3: a 10-frame span) at the default 28 x 28 crop. As on real data, where the
+# teacher starts from Kinetics-400 weights, the teacher is pretrained once, with all labels, on a
+# second simulated set of the 6 *other* motions (no class in common), then fine-tuned on D_L.
+BENCH = dict(classes=6, videos_per_class=140, difficulty=0.1, clip_len=4, frame_stride=3,
+             eval_clips=2, pl_clips=2, pretrain_epochs=30, teacher_epochs=10, epochs=10)
+
 
 def _mean_std(values):
     return (float(np.mean(values)), float(np.std(values))) if values else (float("nan"),) * 2
 
 
+def _train(out, flags):
+    """train.main into `out` unless it already finished there (resumed if interrupted)."""
+    if not os.path.isfile(os.path.join(out, "summary.json")):
+        again = ["--resume"] if os.path.isfile(os.path.join(out, "checkpoint.pt")) else []
+        train.main(flags + again + ["--out", out])
+    with open(os.path.join(out, "summary.json")) as f:
+        return json.load(f)
+
+
+def _jobs(args, fraction):
+    """(name, is ablation, train.py flags) of every student run at one label fraction."""
+    jobs = [(m, False, ["--method", m]) for m in args.methods]
+    if fraction == args.ablation_fraction:
+        jobs += [(f"skd, {n}", True, ["--method", "skd"] + flags) for n, flags in ABLATIONS.items()]
+    return jobs
+
+
+def _common(root, args):
+    flags = ["--data-root", root, "--workers", "0", "--log-every", "120"]
+    for k in ("clip_len", "frame_stride", "eval_clips", "pl_clips"):
+        flags += ["--" + k.replace("_", "-"), str(BENCH[k])]
+    if args.max_steps_per_epoch:
+        flags += ["--max-steps-per-epoch", str(args.max_steps_per_epoch)]
+    return flags
+
+
+def _group(args, root, pretrained, fraction, seed, threads):
+    """Teacher, assistant and every student run of one (label fraction, seed) -> run records.
+
+    Runs in a worker process of its own, with `threads` torch threads and its output in log.txt
+    beside the runs (train.py prints progress lines that would interleave)."""
+    torch.set_num_threads(threads)
+    folder = os.path.join("results", "runs", os.path.basename(root), f"p{fraction:g}_s{seed}")
+    os.makedirs(folder, exist_ok=True)
+    teacher_arch, assistant_arch, _ = data.DATASETS["synthetic"]["cascade"].split(",")
+    common = _common(root, args) + ["--label-fraction", str(fraction), "--seed", str(seed)]
+    short = ["--epochs", str(args.epochs), "--eval-every", str(args.epochs)]  # evaluate once
+    runs = []
+    with open(os.path.join(folder, "log.txt"), "a") as log, \
+            contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        def record(name, kind, summary):
+            m = summary["models"][-1]  # the model this run trained
+            runs.append(dict(name=name, kind=kind, fraction=fraction, seed=seed, arch=m["arch"],
+                             gflops=m["gflops"], video_acc=m["video_acc"], clip_acc=m["clip_acc"],
+                             teacher_video_acc=summary["models"][0]["video_acc"],
+                             seconds=summary["wall_seconds"]))
+
+        teacher = os.path.join(folder, "teacher", f"model0_{teacher_arch}.pt")
+        record("teacher (ce)", "cascade", _train(os.path.dirname(teacher), common + [
+            "--method", "ce", "--cascade", teacher_arch, "--teacher-weights", pretrained,
+            "--teacher-epochs", str(args.teacher_epochs), "--eval-every", "1000"]))
+        assistant = os.path.join(folder, "assistant", f"model1_{assistant_arch}.pt")
+        record("assistant (kd)", "cascade", _train(os.path.dirname(assistant), common + short + [
+            "--method", "kd", "--cascade", f"{teacher_arch},{assistant_arch}",
+            "--teacher-weights", teacher]))
+        for name, ablation, flags in _jobs(args, fraction):
+            out = os.path.join(folder, name.replace(", ", "_").replace(" ", "-"))
+            through = flags[1] in ("takd", "skd") and "--no-cascade" not in flags
+            weights = f"{teacher},{assistant}" if through else teacher
+            record(name, "ablation" if ablation else "method",
+                   _train(out, common + short + flags + ["--teacher-weights", weights]))
+    return runs
+
+
 def bench_accuracy(args):
     """Every --method, then SKD with each part removed, with the same budget, data and labels.
 
-    The teacher is trained once per seed and label fraction (cross-entropy on D_L) and loaded by
-    every method with --teacher-weights, so the tables compare the distillation alone. Each run is
-    the real train.py, in this process; its folder is results/runs/<fraction>_<seed>/<name>.
+    Per seed and label fraction, the teacher is trained once (cross-entropy on D_L), and the
+    assistant once (KD from that teacher, as TAKD trains its teacher assistant); every method loads
+    them with --teacher-weights, so the tables compare the distillation into the student alone.
+    The (fraction, seed) groups run in --jobs processes of 2 / jobs threads each (small models use
+    two single-threaded processes better than one two-threaded one). Each run is the real
+    train.py; its folder is results/runs/<simulated set>/p<fraction>_s<seed>/<name>.
     """
-    budget = ["--epochs", str(args.epochs), "--workers", str(args.workers), "--log-every", "120"]
-    if args.quick:  # one clip per video for evaluation and pseudo-labels: a smoke-level signal
-        budget += ["--eval-clips", "1", "--pl-clips", "1"]
-    if args.max_steps_per_epoch:
-        budget += ["--max-steps-per-epoch", str(args.max_steps_per_epoch)]
-    runs = []  # one dict per finished run
     t0 = time.time()
-    for fraction in args.fractions:
-        for seed in range(args.seeds):
-            folder = os.path.join("results", "runs", f"p{fraction:g}_s{seed}")
-            common = budget + ["--label-fraction", str(fraction), "--seed", str(seed)]
-            teacher_arch = data.DATASETS["synthetic"]["cascade"].split(",")[0]
-            out = os.path.join(folder, "teacher")
-            if not os.path.isfile(os.path.join(out, "summary.json")):
-                again = ["--resume"] if os.path.isfile(os.path.join(out, "checkpoint.pt")) else []
-                train.main(common + again + ["--method", "ce", "--cascade", teacher_arch, "--out", out])
-            weights = os.path.join(out, f"model0_{teacher_arch}.pt")
-            jobs = [(m, [m], ["--method", m]) for m in args.methods]
-            if fraction == args.ablation_fraction:
-                jobs += [(f"skd, {n}", ["skd", n], ["--method", "skd"] + flags)
-                         for n, flags in ABLATIONS.items()]
-            for name, key, flags in jobs:
-                out = os.path.join(folder, name.replace(", ", "_").replace(" ", "-"))
-                if not os.path.isfile(os.path.join(out, "summary.json")):  # resumable grid
-                    again = ["--resume"] if os.path.isfile(os.path.join(out, "checkpoint.pt")) else []
-                    train.main(common + flags + again + ["--teacher-weights", weights, "--out", out])
-                with open(os.path.join(out, "summary.json")) as f:
-                    summary = json.load(f)
-                student, teacher = summary["models"][-1], summary["models"][0]
-                runs.append(dict(name=name, ablation=len(key) > 1, fraction=fraction, seed=seed,
-                                 video_acc=student["video_acc"], clip_acc=student["clip_acc"],
-                                 teacher_video_acc=teacher["video_acc"],
-                                 seconds=summary["wall_seconds"]))
+    root = os.path.join("data", f"synthetic_bench_v{args.videos_per_class}_s{args.set_seed}")
+    params = dict(classes=BENCH["classes"], seed=args.set_seed, difficulty=BENCH["difficulty"],
+                  videos_per_class=args.videos_per_class)
+    data.ensure_synthetic(root, **params)
+    data.ensure_synthetic(root + "_pretrain", **params, first_class=BENCH["classes"])
+    teacher_arch = data.DATASETS["synthetic"]["cascade"].split(",")[0]
+    pretrained = os.path.join("results", "runs", os.path.basename(root), "pretrain",
+                              f"model0_{teacher_arch}.pt")
+    other = data.MOTIONS[BENCH["classes"]:2 * BENCH["classes"]]
+    print(f"pretraining the teacher on {root}_pretrain: {', '.join(other)}", flush=True)
+    _train(os.path.dirname(pretrained), _common(root + "_pretrain", args) + [
+        "--method", "ce", "--cascade", teacher_arch, "--label-fraction", "1.0",
+        "--epochs", str(args.pretrain_epochs), "--eval-every", "1000", "--log-every", "30"])
+    # without its last layer (those classes are not the target's): the teacher gets a new one
+    backbone = pretrained.replace("model0_", "backbone_")
+    state = torch.load(pretrained, map_location="cpu", weights_only=True)
+    torch.save({k: v for k, v in state.items() if not k.startswith("fc.")}, backbone)
+    groups = sorted(((f, s) for f in args.fractions for s in range(args.seeds)),
+                    key=lambda g: -len(_jobs(args, g[0])))  # the longest first
+    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    runs = []
+    if args.jobs == 1:
+        for f, s in groups:
+            runs += _group(args, root, backbone, f, s, threads)
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(args.jobs, mp_context=ctx) as pool:
+            futures = {pool.submit(_group, args, root, backbone, f, s, threads): (f, s) for f, s in groups}
+            for done in as_completed(futures):
+                runs += done.result()
+                print(f"labels {futures[done][0]:g}, seed {futures[done][1]}: done after "
+                      f"{(time.time() - t0) / 60:.1f} min", flush=True)
     rows = []
     for name in dict.fromkeys(r["name"] for r in runs):
         for fraction in args.fractions:
             rs = [r for r in runs if r["name"] == name and r["fraction"] == fraction]
             if rs:
                 (va, vs), (ca, cs) = (_mean_std([r[k] for r in rs]) for k in ("video_acc", "clip_acc"))
-                rows.append(dict(name=name, ablation=rs[0]["ablation"], fraction=fraction,
-                                 seeds=len(rs), video_acc=va, video_std=vs, clip_acc=ca,
-                                 clip_std=cs, teacher_video_acc=_mean_std(
-                                     [r["teacher_video_acc"] for r in rs])[0],
+                rows.append(dict(name=name, kind=rs[0]["kind"], fraction=fraction, seeds=len(rs),
+                                 arch=rs[0]["arch"], gflops=rs[0]["gflops"], video_acc=va,
+                                 video_std=vs, clip_acc=ca, clip_std=cs,
+                                 teacher_video_acc=_mean_std([r["teacher_video_acc"] for r in rs])[0],
                                  minutes=_mean_std([r["seconds"] / 60 for r in rs])[0]))
-    for ablation, title in ((False, "Methods"), (True, "SKD ablations")):
-        print(f"\n{title}: student video / clip accuracy, mean +- std over {args.seeds} seed(s)")
+    for kind, title in (("cascade", "Shared teacher and assistant"), ("method", "Methods"),
+                        ("ablation", "SKD ablations")):
+        print(f"\n{title}: video / clip accuracy of the model trained, mean +- std over "
+              f"{args.seeds} seed(s)")
         print("| method | labels | video acc | clip acc | teacher video acc | min / run |\n"
               "|---|---|---|---|---|---|")
         for r in rows:
-            if r["ablation"] == ablation:
+            if r["kind"] == kind:
                 print(f"| {r['name']} | {r['fraction']:g} | {r['video_acc']:.3f} +- "
                       f"{r['video_std']:.3f} | {r['clip_acc']:.3f} +- {r['clip_std']:.3f} | "
-                      f"{r['teacher_video_acc']:.3f} | {r['minutes']:.1f} |")
-    print(f"\ntotal wall time {(time.time() - t0) / 60:.1f} min (runs already in results/runs "
-          "are reused)")
-    _save("accuracy", dict(rows=rows, runs=runs, args=vars(args)))
+                      f"{r['teacher_video_acc']:.3f} | {r['minutes']:.2f} |")
+    minutes = (time.time() - t0) / 60
+    print(f"\ntotal wall time {minutes:.1f} min (runs already in results/runs are reused)")
+    _save("accuracy", dict(rows=rows, runs=runs, args=vars(args), bench=BENCH, minutes=minutes))
+    _plot_accuracy(rows, args.ablation_fraction)
+
+
+def _plot_accuracy(rows, fraction):
+    """results/accuracy.png and results/efficiency.png, when matplotlib is importable."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no plots (pip install matplotlib)")
+        return
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name in dict.fromkeys(r["name"] for r in rows if r["kind"] == "method"):
+        rs = sorted((r for r in rows if r["name"] == name), key=lambda r: r["fraction"])
+        x, y = [r["fraction"] for r in rs], np.array([r["video_acc"] for r in rs])
+        sd = np.array([r["video_std"] for r in rs])
+        line, = ax.plot(x, y, "o-", label=name, lw=2.5 if name == "skd" else 1)
+        ax.fill_between(x, y - sd, y + sd, color=line.get_color(), alpha=0.12)
+    rs = sorted((r for r in rows if r["name"] == "teacher (ce)"), key=lambda r: r["fraction"])
+    ax.plot([r["fraction"] for r in rs], [r["video_acc"] for r in rs], "k--", label="teacher")
+    ax.set(xscale="log", xlabel="label fraction p", ylabel="student video accuracy")
+    ax.set_xticks([r["fraction"] for r in rs], [f"{r['fraction']:g}" for r in rs])
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(os.path.join("results", "accuracy.png"), dpi=120)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for r in rows:
+        if r["fraction"] == fraction and (r["kind"] == "cascade" or r["name"] in ("kd", "skd")):
+            ax.errorbar(r["gflops"], r["video_acc"], yerr=r["video_std"], fmt="o", capsize=3)
+            ax.annotate(f"{r['arch']}, {r['name']}", (r["gflops"], r["video_acc"]), fontsize=7,
+                        xytext=(4, 4), textcoords="offset points")
+    ax.set(xscale="log", xlabel="GFLOPs per clip", ylabel="video accuracy",
+           title=f"models of the cascade, {fraction:g} of the labels")
+    fig.tight_layout()
+    fig.savefig(os.path.join("results", "efficiency.png"), dpi=120)
+    print("wrote results/accuracy.png and results/efficiency.png")
 
 
 # -----------------------------------------------------------------------------
@@ -309,17 +427,24 @@ def main():
     a.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     a.add_argument("--ablation-fraction", type=float, default=0.2,
                    help="label fraction of the ablation table")
-    a.add_argument("--epochs", type=int, default=data.DATASETS["synthetic"]["epochs"])
+    a.add_argument("--epochs", type=int, default=BENCH["epochs"], help="per student/assistant")
+    a.add_argument("--teacher-epochs", type=int, default=BENCH["teacher_epochs"],
+                   help="fine-tuning of the pretrained teacher on D_L")
+    a.add_argument("--pretrain-epochs", type=int, default=BENCH["pretrain_epochs"])
+    a.add_argument("--set-seed", type=int, default=0,
+                   help="seed of the simulated set; SKD was tuned on --set-seed 1, report 0")
     a.add_argument("--max-steps-per-epoch", type=int, default=None)
-    a.add_argument("--workers", type=int, default=2)
+    a.add_argument("--jobs", type=int, default=2, help="(fraction, seed) groups run in parallel")
+    a.add_argument("--videos-per-class", type=int, default=BENCH["videos_per_class"])
     a.add_argument("--quick", action="store_true",
-                   help="one seed, 20%% labels, 2 epochs of 10 steps, 1 evaluation clip: for iterating")
+                   help="one seed, 20%% labels, 2 epochs of 10 steps per model: a smoke test")
     f = sub.add_parser("frames", help="single-frame model against a clip model, same budget")
     f.add_argument("--epochs", type=int, default=data.DATASETS["synthetic"]["epochs"])
     f.add_argument("--workers", type=int, default=2)
     args = p.parse_args()
     if args.benchmark == "accuracy" and args.quick:
-        args.fractions, args.seeds, args.epochs, args.max_steps_per_epoch = [0.2], 1, 2, 10
+        args.fractions, args.seeds, args.max_steps_per_epoch = [0.2], 1, 10
+        args.epochs, args.teacher_epochs, args.pretrain_epochs = 2, 2, 2
     {"data": bench_data, "speed": bench_speed, "accuracy": bench_accuracy,
      "frames": bench_frames}[args.benchmark](args)
 

@@ -12,7 +12,7 @@ What is checked, and against what:
   confusion matrix; metrics.jsonl parses line by line; split.json matches the requested fraction;
 - per method, the loss terms in the training log are exactly those of Sec. 6 / 7, and the loaded
   teacher evaluates exactly as it did in the run that trained it;
-- SKD's schedule in the log: phases at the steps given by equal shares, the balanced substage
+- SKD's schedule in the log: phases at the steps given by the shares, the balanced substage
   sum equal to the number of active substages at its first step;
 - a run killed with SIGKILL mid-epoch and resumed ends with the accuracies, pseudo-labels, weights
   and per-step losses of an uninterrupted run;
@@ -51,7 +51,8 @@ TINY = ["--dataset", "hmdb51", "--clip-len", "4", "--frame-stride", "1", "--resi
 # The SKD run that the other runs share: its teacher (model 0) is their --teacher-weights, and it
 # is the uninterrupted twin of the resume test. --pl-threshold 0 keeps pseudo-labels even from
 # an untrained teacher, so that the pseudo-label path of the loss runs.
-SKD = ["--method", "skd", "--cascade", CASCADE3, "--pl-threshold", "0"]
+SKD = ["--method", "skd", "--cascade", CASCADE3, "--pl-threshold", "0",
+       "--phase-shares", "1,1,1,1,1"]  # equal shares: each phase shows in a 4-step link
 META = {"event", "time", "link", "epoch", "step", "phase", "clips_per_s"}  # not loss terms
 SUMMARY_KEYS = {"dataset", "method", "label_fraction", "seed", "models", "pseudo_labels",
                 "wall_seconds"}
@@ -187,7 +188,7 @@ def test_skd_cascade_run_folder_and_schedule(skd_run):
     teacher = train_lines(skd_run, 0)
     assert len(teacher) == EPOCHS * STEPS
     assert all(terms_of(m) == {"task", "loss"} and m["phase"] == S + 1 for m in teacher)
-    # each distillation link: S + 1 phases over its steps, in equal shares
+    # each distillation link: S + 1 phases over its steps, in equal shares (SKD's flags here)
     total = EPOCHS * STEPS
     starts = [round(k * total / (S + 1)) for k in range(S + 1)]
     for link in (1, 2):
@@ -262,7 +263,8 @@ def test_ablation_freeze_earlier_no_dist_no_pseudo(tiny_set, teacher_file, tmp_p
     check_run(out, "skd", [ARCH] * 2, n_pseudo=0)
     assert not any(m["event"] == "pseudo_labels" for m in metrics_of(out))
     total = EPOCHS * STEPS
-    assert [m["phase"] for m in train_lines(out, 1)] == [phase_at(t, phase_starts(total))
+    shares = [float(x) for x in train.Args().phase_shares.split(",")]
+    assert [m["phase"] for m in train_lines(out, 1)] == [phase_at(t, phase_starts(total, shares))
                                                          for t in range(total)]
 
 
