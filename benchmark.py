@@ -14,9 +14,10 @@ import json
 import multiprocessing
 import os
 import platform
+import signal
+import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import av
 import numpy as np
@@ -259,25 +260,35 @@ def _group(args, root, pretrained, fraction, seed, threads):
         record("teacher (ce)", "cascade", _train(os.path.dirname(teacher), common + [
             "--method", "ce", "--cascade", teacher_arch, "--teacher-weights", pretrained,
             "--teacher-epochs", str(args.teacher_epochs), "--eval-every", "1000"]))
-        assistant = os.path.join(folder, "assistant", f"model1_{assistant_arch}.pt")
-        record("assistant (kd)", "cascade", _train(os.path.dirname(assistant), common + short + [
-            "--method", "kd", "--cascade", f"{teacher_arch},{assistant_arch}",
-            "--teacher-weights", teacher]))
+        assistants = {}  # method -> its assistant, distilled from the teacher with that method
+        for method, name in (("kd", "assistant"), ("skd", "assistant_skd")):  # takd's, skd's
+            assistants[method] = os.path.join(folder, name, f"model1_{assistant_arch}.pt")
+            record(f"assistant ({method})", "cascade", _train(os.path.dirname(
+                assistants[method]), common + short + ["--method", method, "--cascade",
+                                                       f"{teacher_arch},{assistant_arch}",
+                                                       "--teacher-weights", teacher]))
         for name, ablation, flags in _jobs(args, fraction):
             out = os.path.join(folder, name.replace(", ", "_").replace(" ", "-"))
             through = flags[1] in ("takd", "skd") and "--no-cascade" not in flags
-            weights = f"{teacher},{assistant}" if through else teacher
+            weights = teacher
+            if through:  # takd: the KD-trained assistant; skd and its ablations: SKD's own
+                weights += "," + assistants["kd" if flags[1] == "takd" else "skd"]
             record(name, "ablation" if ablation else "method",
                    _train(out, common + short + flags + ["--teacher-weights", weights]))
     return runs
 
 
+def _group_star(job):
+    return _group(*job)
+
+
 def bench_accuracy(args):
     """Every --method, then SKD with each part removed, with the same budget, data and labels.
 
-    Per seed and label fraction, the teacher is trained once (cross-entropy on D_L), and the
-    assistant once (KD from that teacher, as TAKD trains its teacher assistant); every method loads
-    them with --teacher-weights, so the tables compare the distillation into the student alone.
+    Per seed and label fraction, the teacher is fine-tuned once (cross-entropy on D_L) and each
+    assistant trained once from it: by KD (TAKD's teacher assistant) and by SKD (SKD's first link,
+    shared by SKD's ablations, which thus change the last link only); every method loads them with
+    --teacher-weights, so the tables compare the distillation into the student alone.
     The (fraction, seed) groups run in --jobs processes of 2 / jobs threads each (small models use
     two single-threaded processes better than one two-threaded one). Each run is the real
     train.py; its folder is results/runs/<simulated set>/p<fraction>_s<seed>/<name>.
@@ -308,12 +319,14 @@ def bench_accuracy(args):
         for f, s in groups:
             runs += _group(args, root, backbone, f, s, threads)
     else:
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(args.jobs, mp_context=ctx) as pool:
-            futures = {pool.submit(_group, args, root, backbone, f, s, threads): (f, s) for f, s in groups}
-            for done in as_completed(futures):
-                runs += done.result()
-                print(f"labels {futures[done][0]:g}, seed {futures[done][1]}: done after "
+        # a Pool, not a ProcessPoolExecutor: leaving the `with` block on any exception (Ctrl-C,
+        # or SIGTERM turned into SystemExit below) terminates the workers instead of orphaning them
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit("benchmark.py: terminated"))
+        jobs = [(args, root, backbone, f, s, threads) for f, s in groups]
+        with multiprocessing.get_context("spawn").Pool(args.jobs, maxtasksperchild=1) as pool:
+            for group in pool.imap_unordered(_group_star, jobs):
+                runs += group
+                print(f"labels {group[0]['fraction']:g}, seed {group[0]['seed']}: done after "
                       f"{(time.time() - t0) / 60:.1f} min", flush=True)
     rows = []
     for name in dict.fromkeys(r["name"] for r in runs):
@@ -326,20 +339,31 @@ def bench_accuracy(args):
                                  video_std=vs, clip_acc=ca, clip_std=cs,
                                  teacher_video_acc=_mean_std([r["teacher_video_acc"] for r in rs])[0],
                                  minutes=_mean_std([r["seconds"] / 60 for r in rs])[0]))
-    for kind, title in (("cascade", "Shared teacher and assistant"), ("method", "Methods"),
-                        ("ablation", "SKD ablations")):
-        print(f"\n{title}: video / clip accuracy of the model trained, mean +- std over "
-              f"{args.seeds} seed(s)")
-        print("| method | labels | video acc | clip acc | teacher video acc | min / run |\n"
-              "|---|---|---|---|---|---|")
-        for r in rows:
-            if r["kind"] == kind:
-                print(f"| {r['name']} | {r['fraction']:g} | {r['video_acc']:.3f} +- "
-                      f"{r['video_std']:.3f} | {r['clip_acc']:.3f} +- {r['clip_std']:.3f} | "
-                      f"{r['teacher_video_acc']:.3f} | {r['minutes']:.2f} |")
+    def cell(r, key):
+        return f"{r[key]:.3f} +- {r[key.replace('acc', 'std')]:.3f}" if r else "-"
+
+    fractions = [f"{f:g}" for f in args.fractions]
+    for key, what in (("video_acc", "video"), ("clip_acc", "clip")):
+        print(f"\nStudent {what} accuracy (teacher and assistant: their own), mean +- std over "
+              f"{args.seeds} seed(s); columns: label fraction\n| method | "
+              + " | ".join(fractions) + " | min / run |\n|---|" + "---|" * (len(fractions) + 1))
+        for name in dict.fromkeys(r["name"] for r in rows if r["kind"] != "ablation"):
+            mine = {r["fraction"]: r for r in rows if r["name"] == name}
+            cells = [cell(mine.get(f), key) for f in args.fractions]
+            minutes = np.mean([r["minutes"] for r in mine.values()])
+            print(f"| {name} | " + " | ".join(cells) + f" | {minutes:.2f} |")
+    print(f"\nSKD with one part removed (or added), {args.ablation_fraction:g} of the labels\n"
+          "| variant | video acc | clip acc | min / run |\n|---|---|---|---|")
+    for r in rows:
+        if r["kind"] == "ablation" or (r["name"] == "skd" and r["fraction"] == args.ablation_fraction):
+            print(f"| {r['name']} | {cell(r, 'video_acc')} | {cell(r, 'clip_acc')} | "
+                  f"{r['minutes']:.2f} |")
     minutes = (time.time() - t0) / 60
-    print(f"\ntotal wall time {minutes:.1f} min (runs already in results/runs are reused)")
-    _save("accuracy", dict(rows=rows, runs=runs, args=vars(args), bench=BENCH, minutes=minutes))
+    trained = sum(r["seconds"] for r in runs) / 60
+    print(f"\nwall time of this call {minutes:.1f} min (finished runs in results/runs are reused); "
+          f"the {len(runs)} runs took {trained:.0f} process-minutes in all, {args.jobs} at a time")
+    _save("accuracy", dict(rows=rows, runs=runs, args=vars(args), bench=BENCH, minutes=minutes,
+                           run_minutes=trained))
     _plot_accuracy(rows, args.ablation_fraction)
 
 
@@ -360,12 +384,14 @@ def _plot_accuracy(rows, fraction):
         line, = ax.plot(x, y, "o-", label=name, lw=2.5 if name == "skd" else 1)
         ax.fill_between(x, y - sd, y + sd, color=line.get_color(), alpha=0.12)
     rs = sorted((r for r in rows if r["name"] == "teacher (ce)"), key=lambda r: r["fraction"])
-    ax.plot([r["fraction"] for r in rs], [r["video_acc"] for r in rs], "k--", label="teacher")
+    ax.plot([r["fraction"] for r in rs], [r["video_acc"] for r in rs], "k--x", label="teacher")
     ax.set(xscale="log", xlabel="label fraction p", ylabel="student video accuracy")
     ax.set_xticks([r["fraction"] for r in rs], [f"{r['fraction']:g}" for r in rs])
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(os.path.join("results", "accuracy.png"), dpi=120)
+    if not any(r["fraction"] == fraction for r in rows):  # no ablation table in this grid
+        fraction = min(r["fraction"] for r in rows)
     fig, ax = plt.subplots(figsize=(6, 4))
     for r in rows:
         if r["fraction"] == fraction and (r["kind"] == "cascade" or r["name"] in ("kd", "skd")):

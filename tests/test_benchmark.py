@@ -26,9 +26,9 @@ def test_speed_benchmark_runs_and_reports_every_variant(tmp_path):
 
 
 def test_accuracy_benchmark_runs_the_grid_and_reuses_finished_runs(tmp_path):
-    """The accuracy grid end to end on a tiny simulated set: shared teacher and assistant, every
-    requested method, the six SKD ablations at the ablation fraction, tables and JSON; a second
-    call reuses every finished run instead of training it again."""
+    """The accuracy grid end to end on a tiny simulated set: pretrained and shared teacher, the
+    two shared assistants, every requested method, the six SKD ablations at the ablation
+    fraction, tables and JSON; a second call (in worker processes) reuses every finished run."""
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cmd = [sys.executable, os.path.join(REPO, "benchmark.py"), "accuracy", "--quick",
            "--videos-per-class", "5", "--methods", "ce", "skd", "--jobs", "1"]
@@ -40,26 +40,34 @@ def test_accuracy_benchmark_runs_the_grid_and_reuses_finished_runs(tmp_path):
     ablations = ["joint schedule", "no correlation (Eq. C)", "no distribution loss (Eq. D)",
                  "no cascade", "no pseudo-labels", "hybrid paths on"]
     assert sorted(rows) == sorted([("cascade", "teacher (ce)"), ("cascade", "assistant (kd)"),
-                                   ("method", "ce"), ("method", "skd")]
+                                   ("cascade", "assistant (skd)"), ("method", "ce"),
+                                   ("method", "skd")]
                                   + [("ablation", f"skd, {n}") for n in ablations])
     for r in result["rows"]:
         assert r["fraction"] == 0.2 and r["seeds"] == 1 and r["video_std"] == 0.0
         assert 0 <= r["video_acc"] <= 1 and 0 <= r["clip_acc"] <= 1 and r["minutes"] > 0
     # the student of every method is the cascade's last model; teacher and assistant are shared
     archs = {r["name"]: r["arch"] for r in result["rows"]}
-    assert archs["teacher (ce)"] == "r3d18_w0.25" and archs["assistant (kd)"] == "r3d10_w0.25"
-    assert {archs[n] for n in archs if n not in ("teacher (ce)", "assistant (kd)")} == \
-        {"r3d10_w0.125"}
-    assert "| skd, no cascade | 0.2 |" in out.stdout and "| ce | 0.2 |" in out.stdout
+    assert archs.pop("teacher (ce)") == "r3d18_w0.25"
+    assert archs.pop("assistant (kd)") == archs.pop("assistant (skd)") == "r3d10_w0.25"
+    assert set(archs.values()) == {"r3d10_w0.125"}
+    assert "| method | 0.2 | min / run |" in out.stdout and "| skd, no cascade | 0." in out.stdout
     group = tmp_path / "results" / "runs" / "synthetic_bench_v5_s0" / "p0.2_s0"
-    with open(group / "skd" / "metrics.jsonl") as f:
-        weights = [json.loads(line) for line in f if '"weights"' in line]
-    assert len(weights) == 2  # skd loads the shared teacher and assistant ...
-    with open(group / "skd_no-cascade" / "metrics.jsonl") as f:
-        assert sum('"weights"' in line for line in f) == 1  # ... its no-cascade ablation the teacher
+    def loaded(name):  # the --teacher-weights of a run, and how many models it loaded
+        with open(group / name / "metrics.jsonl") as f:
+            events = [json.loads(line) for line in f]
+        files = events[0]["config"]["teacher_weights"].split(",")
+        assert sum(e["event"] == "weights" for e in events) == len(files)
+        return [os.path.relpath(tmp_path / p, group) for p in files]
+
+    teacher = os.path.join("teacher", "model0_r3d18_w0.25.pt")
+    assert loaded("skd") == [teacher, os.path.join("assistant_skd", "model1_r3d10_w0.25.pt")]
+    assert loaded("skd_joint-schedule") == loaded("skd")  # SKD's ablations share its assistant
+    assert loaded("skd_no-cascade") == loaded("ce") == [teacher]
     stamps = {p: p.stat().st_mtime_ns for p in group.glob("*/summary.json")}
-    assert len(stamps) == 2 + 2 + 6
-    again = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert len(stamps) == 3 + 2 + 6
+    again = subprocess.run(cmd[:-1] + ["2"], cwd=tmp_path, env=env, capture_output=True,
+                           text=True, timeout=600)  # --jobs 2: the worker pool, nothing to train
     assert again.returncode == 0, again.stderr[-3000:]
     assert {p: p.stat().st_mtime_ns for p in group.glob("*/summary.json")} == stamps
     with open(tmp_path / "results" / "accuracy.json") as f:
