@@ -236,7 +236,7 @@ def _common(root, args):
 
 
 def _group(args, root, pretrained, fraction, seed, threads):
-    """Teacher, assistant and every student run of one (label fraction, seed) -> run records.
+    """Teacher, both assistants and every student run of one (label fraction, seed) -> records.
 
     Runs in a worker process of its own, with `threads` torch threads and its output in log.txt
     beside the runs (train.py prints progress lines that would interleave)."""
@@ -253,11 +253,10 @@ def _group(args, root, pretrained, fraction, seed, threads):
             m = summary["models"][-1]  # the model this run trained
             runs.append(dict(name=name, kind=kind, fraction=fraction, seed=seed, arch=m["arch"],
                              gflops=m["gflops"], video_acc=m["video_acc"], clip_acc=m["clip_acc"],
-                             teacher_video_acc=summary["models"][0]["video_acc"],
                              seconds=summary["wall_seconds"]))
 
         teacher = os.path.join(folder, "teacher", f"model0_{teacher_arch}.pt")
-        record("teacher (ce)", "cascade", _train(os.path.dirname(teacher), common + [
+        record("teacher (ce)", "cascade", _train(os.path.dirname(teacher), common + [  # eval once
             "--method", "ce", "--cascade", teacher_arch, "--teacher-weights", pretrained,
             "--teacher-epochs", str(args.teacher_epochs), "--eval-every", "1000"]))
         assistants = {}  # method -> its assistant, distilled from the teacher with that method
@@ -306,7 +305,7 @@ def bench_accuracy(args):
     print(f"pretraining the teacher on {root}_pretrain: {', '.join(other)}", flush=True)
     _train(os.path.dirname(pretrained), _common(root + "_pretrain", args) + [
         "--method", "ce", "--cascade", teacher_arch, "--label-fraction", "1.0",
-        "--epochs", str(args.pretrain_epochs), "--eval-every", "1000", "--log-every", "30"])
+        "--epochs", str(args.pretrain_epochs), "--eval-every", "1000"])
     # without its last layer (those classes are not the target's): the teacher gets a new one
     backbone = pretrained.replace("model0_", "backbone_")
     state = torch.load(pretrained, map_location="cpu", weights_only=True)
@@ -333,18 +332,19 @@ def bench_accuracy(args):
         for fraction in args.fractions:
             rs = [r for r in runs if r["name"] == name and r["fraction"] == fraction]
             if rs:
-                (va, vs), (ca, cs) = (_mean_std([r[k] for r in rs]) for k in ("video_acc", "clip_acc"))
+                (va, vs), (ca, cs) = (_mean_std([r[k] for r in rs])
+                                      for k in ("video_acc", "clip_acc"))
                 rows.append(dict(name=name, kind=rs[0]["kind"], fraction=fraction, seeds=len(rs),
                                  arch=rs[0]["arch"], gflops=rs[0]["gflops"], video_acc=va,
                                  video_std=vs, clip_acc=ca, clip_std=cs,
-                                 teacher_video_acc=_mean_std([r["teacher_video_acc"] for r in rs])[0],
                                  minutes=_mean_std([r["seconds"] / 60 for r in rs])[0]))
+
     def cell(r, key):
         return f"{r[key]:.3f} +- {r[key.replace('acc', 'std')]:.3f}" if r else "-"
 
     fractions = [f"{f:g}" for f in args.fractions]
     for key, what in (("video_acc", "video"), ("clip_acc", "clip")):
-        print(f"\nStudent {what} accuracy (teacher and assistant: their own), mean +- std over "
+        print(f"\nStudent {what} accuracy (teacher and assistants: their own), mean +- std over "
               f"{args.seeds} seed(s); columns: label fraction\n| method | "
               + " | ".join(fractions) + " | min / run |\n|---|" + "---|" * (len(fractions) + 1))
         for name in dict.fromkeys(r["name"] for r in rows if r["kind"] != "ablation"):
@@ -355,7 +355,7 @@ def bench_accuracy(args):
     print(f"\nSKD with one part removed (or added), {args.ablation_fraction:g} of the labels\n"
           "| variant | video acc | clip acc | min / run |\n|---|---|---|---|")
     for r in rows:
-        if r["kind"] == "ablation" or (r["name"] == "skd" and r["fraction"] == args.ablation_fraction):
+        if r["kind"] == "ablation" or (r["name"], r["fraction"]) == ("skd", args.ablation_fraction):
             print(f"| {r['name']} | {cell(r, 'video_acc')} | {cell(r, 'clip_acc')} | "
                   f"{r['minutes']:.2f} |")
     minutes = (time.time() - t0) / 60

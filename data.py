@@ -505,8 +505,8 @@ class TrainClips(Dataset):
     `given_labels[i]` is the label training may use: the (possibly noisy) label of a labelled
     video, -1 for an unlabelled one. True labels of unlabelled videos never leave this data set
     (Sec. 1: no loss may read them). The randomness of sample i in epoch e depends only on
-    (seed, e, index), so a run gives the same clips whatever the number of workers, and a resumed run
-    the same clips as an uninterrupted one. A video that fails to decode is replaced by the next
+    (seed, e, index), so a run gives the same clips whatever the number of workers, and a resumed
+    run the same clips as an uninterrupted one. A video that fails to decode is replaced by the next
     one, with a warning, and counted in `self.failures` (shared across DataLoader workers).
     """
 

@@ -483,7 +483,8 @@ def test_frame_cache_gives_exactly_the_frames_of_read_frames(index_videos):
     cache = data.cache_frames(videos, max_bytes=2 ** 30, workers=2)
     assert sorted(cache) == sorted(v.path for v in videos)
     for v in videos:
-        assert cache[v.path].shape == (v.num_frames, 64, 64, 3) and cache[v.path].dtype == torch.uint8
+        assert cache[v.path].shape == (v.num_frames, 64, 64, 3)
+        assert cache[v.path].dtype == torch.uint8
         n = v.num_frames
         for idx in ([0, 1, 2], [n - 1, 3, 3, 0], list(range(5, n, 7)), [n - 2, n - 1, n, n + 3]):
             assert torch.equal(data.get_frames(v, idx, cache), data.read_frames(v.path, idx))
