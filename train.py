@@ -92,7 +92,7 @@ class Args:
     max_steps_per_epoch: int = arg(None, "cap the steps of an epoch (quick runs)")
     # -- machine and run
     device: str = arg("auto", "auto, cpu or cuda")
-    amp: bool = arg(False, "bf16 autocast (CUDA, or CPUs with bf16 support)")
+    amp: bool = arg(False, "bf16 autocast on CUDA (refused on the CPU, see fill_defaults)")
     workers: int = arg(2, "DataLoader worker processes")
     memory_cache_gb: float = arg(2.0, "decode every video once into memory when all fit in this "
                                  "many GiB (the simulated set: about 0.1); 0 = always decode clips")
@@ -164,6 +164,13 @@ def fill_defaults(a):
         fail(f"--device must be auto, cpu or cuda, got {a.device}")
     if a.device == "cuda" and not torch.cuda.is_available():
         fail("--device cuda, but no CUDA device is visible")
+    # bf16 is a CUDA feature here: on the CPU, torch 2.13's bf16 convolution weight gradient
+    # (oneDNN) returns random NaN on CPUs with avx512_bf16, and CPUs without it emulate bf16
+    # slower than float32. So --amp on the CPU is refused before any work, not warned about.
+    if a.amp and (a.device == "cpu" or a.device == "auto" and not torch.cuda.is_available()):
+        fail("--amp turns on bf16 autocast, which is for CUDA; on the CPU it is refused, because "
+             "CPU bf16 training is unreliable (random NaN gradients on CPUs with avx512_bf16, "
+             "torch 2.13) and no faster: drop --amp, or run on a GPU with --device cuda")
     shares = a.phase_shares.split(",")
     if (len(shares) != S + 1 or any(not s.replace(".", "", 1).isdigit() for s in shares)
             or sum(float(s) for s in shares) <= 0):
@@ -240,6 +247,16 @@ def efficiency(model, a):
                                                               a.crop_size),
                 cpu_latency_ms=1000 * cpu_latency(model, a.clip_len, a.crop_size, a.crop_size,
                                                   repeats=5, warmup=2))
+
+
+def nan_stop_message(terms, where, ckpt_path, amp):
+    """The one-line stop for a non-finite loss: which term, where, what is safe, what to try."""
+    bad = next(k for k, v in terms.items() if not torch.isfinite(v))
+    cause = ("--amp is on: bf16 autocast is the likely cause (a value past bf16's range or "
+             "precision); rerun without --amp to check, then try a lower --lr" if amp else
+             "try a lower --lr")
+    return (f"error: loss term '{bad}' is {terms[bad].item()} at {where}; stopped. The last good "
+            f"checkpoint ({ckpt_path}, if any) is intact. {cause[0].upper()}{cause[1:]}.")
 
 
 def save_atomic(obj, path):
@@ -435,10 +452,8 @@ def main(argv=None):
                 with torch.autocast(device.type, torch.bfloat16, enabled=a.amp):
                     terms = model(x, batch, phase, epoch)
                 if not torch.isfinite(terms["loss"]):
-                    bad = next(k for k, v in terms.items() if not torch.isfinite(v))
-                    sys.exit(f"error: loss term '{bad}' is {terms[bad].item()} at {name}, epoch "
-                             f"{epoch + 1}, step {step + 1}; stopped. The last good checkpoint "
-                             f"({ckpt_path}, if any) is intact. Try a lower --lr.")
+                    sys.exit(nan_stop_message(terms, f"{name}, epoch {epoch + 1}, step {step + 1}",
+                                              ckpt_path, a.amp))
                 opt.zero_grad(set_to_none=True)
                 terms["loss"].backward()
                 opt.step()

@@ -13,6 +13,7 @@ import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from conftest import native_cpu_kernels
 from pseudolabel import (
     correct_labels, expected_class_sizes, format_report, predict_videos, refresh, select, sharpen,
 )
@@ -286,7 +287,8 @@ def test_predict_videos_matches_a_video_by_video_loop_under_shuffling():
         assert torch.allclose(p, ref, atol=1e-6)
     assert not any(m.training for m in models)
 
-    p_amp = predict_videos(models, loader, len(data), K, torch.device("cpu"), amp=True)
+    with native_cpu_kernels():  # CPU bf16 on torch's own kernels: see conftest.py
+        p_amp = predict_videos(models, loader, len(data), K, torch.device("cpu"), amp=True)
     assert p_amp.dtype == torch.float32 and torch.allclose(p_amp, ref, atol=3e-2)
 
 

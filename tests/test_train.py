@@ -4,7 +4,8 @@ The set: 3 classes x 6 videos of 12 frames at 32 x 32 (12 training, 6 test video
 per module in the HMDB51 layout and read with `--dataset hmdb51 --data-root`, the loading path of
 the real data. Models are r3d10_w0.125 (0.2 M parameters), clips 4 x 24 x 24, 2 epochs of 2 steps.
 Most runs call `train.main(argv)` in this process (the real code path, without 3 s of imports per
-run); the SIGKILL resume, torchrun and one command-line check run `python train.py` itself.
+run); torchrun and one command-line check run `python train.py` itself, and the SIGKILL resume
+test runs `train.main` in a process of its own that kills itself at a fixed training step.
 
 What is checked, and against what:
 - the run folder: summary.json has exactly the shape of issue 5, every number finite, accuracies
@@ -27,7 +28,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -281,41 +281,36 @@ def test_ablation_correct_labels_with_noise(tiny_set, teacher_file, tmp_path):
 
 
 # ------------------------------------------------------------------------------- resume
-def complete_lines(path):
-    """The JSON lines of a log that another process is writing (a last partial line is skipped)."""
-    lines = []
-    for line in (path.read_text().splitlines() if path.is_file() else []):
-        try:
-            lines.append(json.loads(line))
-        except json.JSONDecodeError:
-            pass
-    return lines
+# The killed run: `train.main` in a process of its own that SIGKILLs itself at the start of a
+# given training step, so that the kill lands at the same point on every machine, however busy.
+KILL_AT_STEP = """
+import os, signal, sys
+sys.path.insert(0, sys.argv[1])
+import cascade, train
+steps, forward = [], cascade.Distiller.forward
+def forward_or_die(self, *args, **kwargs):  # one call per training step, over every link
+    steps.append(1)
+    if len(steps) == int(sys.argv[2]):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return forward(self, *args, **kwargs)
+cascade.Distiller.forward = forward_or_die
+train.main(sys.argv[3:])
+"""
 
 
 def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(tiny_set, skd_run, tmp_path):
     out = tmp_path / "run"
-    cmd = [sys.executable, "train.py", *argv(tiny_set, out, *SKD)]
-    log = open(tmp_path / "killed.log", "w")
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env1(), stdout=log, stderr=subprocess.STDOUT)
-    metrics, deadline = out / "metrics.jsonl", time.time() + 120
-    try:
-        # Kill in epoch 2 of link 1: the checkpoint of its epoch 1 is then on disk, and the run
-        # is past it (a training step of the next epoch has been logged).
-        while True:
-            assert proc.poll() is None, (tmp_path / "killed.log").read_text()
-            assert time.time() < deadline, "the run never reached epoch 2 of link 1"
-            if any(m["event"] == "train" and m["link"] == 1 and m["epoch"] == 2
-                   for m in complete_lines(metrics)):
-                break
-            time.sleep(0.01)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait()
-        log.close()
-    assert proc.returncode == -signal.SIGKILL
+    # Killed at step 2 of epoch 2 of link 1: link 0 took EPOCHS x STEPS steps, link 1 one epoch
+    # and one step, so the checkpoint on disk is link 1's epoch 1 and the run is past it.
+    kill_at = EPOCHS * STEPS + STEPS + 2
+    cmd = [sys.executable, "-c", KILL_AT_STEP, str(REPO), str(kill_at), *argv(tiny_set, out, *SKD)]
+    p = subprocess.run(cmd, cwd=REPO, env=env1(), capture_output=True, text=True, timeout=600)
+    assert p.returncode == -signal.SIGKILL, p.stdout + p.stderr
     assert not (out / "summary.json").exists()
     state = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=False)
-    assert state["link"] == 1 and state["epoch"] >= 1  # mid-cascade, after an epoch of link 1
+    assert (state["link"], state["epoch"]) == (1, 1)  # mid-cascade, one epoch into link 1
+    trained = [(m["link"], m["epoch"]) for m in train_lines(out)]
+    assert trained[-1] == (1, 2) and len(trained) == kill_at - 1  # one line per step (log-every 0)
 
     run(tiny_set, out, *SKD, "--resume")
 
@@ -394,16 +389,15 @@ def fails(root, out, *extra):
     (["--no-corr", "--no-dist"], ["--no-corr", "--no-dist"]),
     (["--phase-shares", "1,1,1,1"], ["--phase-shares", "5"]),
     (["--phase-shares", "0,0,0,0,0"], ["--phase-shares"]),  # no step in any phase
+    (["--amp"], ["--amp", "bf16", "CPU", "CUDA"]),  # TINY runs on --device cpu
 ], ids=["dataset", "arch", "fraction-0", "fraction-1.5", "epochs", "kd-one-model",
-        "resume-nothing", "skd-no-loss", "shares-4", "shares-0"])
+        "resume-nothing", "skd-no-loss", "shares-4", "shares-0", "amp-on-cpu"])
 def test_bad_arguments_fail_before_any_work(extra, expected, tiny_set, tmp_path):
     out = tmp_path / "run"
-    t0 = time.time()
     msg = fails(tiny_set, out, *(["--method", "skd", "--cascade", CASCADE2] + extra))
     assert "\n" not in msg  # one line
     assert all(e in msg for e in expected), msg
     assert not out.exists()  # checked before the run folder is made
-    assert time.time() - t0 < 30
 
 
 def test_missing_data_root_gives_the_layout(tiny_set, tmp_path):
@@ -472,6 +466,7 @@ def test_nan_loss_stops_with_term_and_step_and_the_checkpoint_resumes(tiny_set, 
     msg = str(e.value.code)
     assert msg.startswith("error: "), msg
     assert re.search(r"'kd' is nan .*epoch 2, step 3\b", msg), msg
+    assert "lower --lr" in msg and "autocast" not in msg  # no --amp: autocast is not a suspect
     assert len(calls) == 3  # stopped at the first bad step
     assert not (out / "summary.json").exists()
     # the checkpoint of epoch 1 is intact: it loads, holds finite weights, and resumes
@@ -483,3 +478,12 @@ def test_nan_loss_stops_with_term_and_step_and_the_checkpoint_resumes(tiny_set, 
     monkeypatch.setattr(cascade, "kd_loss", real_kd)
     run(tiny_set, out, *extra, "--resume")
     check_run(out, "kd", [ARCH] * 2, n_pseudo=1)
+
+
+def test_nan_stop_under_amp_names_autocast_first():
+    terms = dict(loss=torch.tensor(float("nan")), task=torch.tensor(1.0), kd=torch.tensor(float("inf")))
+    msg = train.nan_stop_message(terms, "student r3d10, epoch 1, step 5", "run/checkpoint.pt", True)
+    assert msg.startswith("error: loss term 'loss' is nan at student r3d10, epoch 1, step 5")
+    assert "\n" not in msg and "run/checkpoint.pt" in msg
+    assert "--amp" in msg and "autocast" in msg and "without --amp" in msg
+    assert msg.index("autocast") < msg.index("lower --lr")  # autocast first, the lr second
