@@ -36,6 +36,7 @@ CONNECTED = ("fitnet", "cwd", "skd")  # methods whose losses need connectors phi
 FITNET_WEIGHT, FITNET_HINT = 100.0, 2  # MSE on the middle substage (Romero et al., "hint" layer)
 AT_WEIGHT = 1000.0  # summed over all substages (Zagoruyko and Komodakis, beta = 1000)
 SP_WEIGHT = 3000.0  # last substage only (Tung and Mori, gamma = 3000)
+DKD_WARMUP = 20 / 240  # DKD's linear warm-up: its first 20 of 240 epochs, as a share of the link
 
 
 def cascade_models(method, archs, no_cascade=False):
@@ -110,11 +111,12 @@ class Distiller(nn.Module):
     def teacher(self):
         return self._teacher[0]
 
-    def forward(self, x, batch, phase, epoch):
+    def forward(self, x, batch, phase, progress):
         """Loss terms of one batch -> dict of scalars; 'loss' is the total to minimise.
 
         x: clips (B, 3, T, H, W). batch: dict of (B,) / (B, K) tensors: labels (-1 = none),
-        pl_targets, pl_weights, pl_keep (Sec. 5 step 6). phase: 1..S + 1. epoch: for DKD's warm-up.
+        pl_targets, pl_weights, pl_keep (Sec. 5 step 6). phase: 1..S + 1. progress: share of the
+        link's steps done, this one included, in (0, 1] (DKD's warm-up ramps per step on it).
         """
         cfg, teacher = self.cfg, self.teacher
         upto = phase if self.staged and phase <= S else S  # substages that have to run
@@ -150,11 +152,10 @@ class Distiller(nn.Module):
         m = self.method if teacher is not None else "ce"
         if m in ("kd", "takd", "skd"):
             terms["kd"] = cfg.lambda_kd * kd_loss(zs, zt, cfg.tau)  # Hinton, 'batchmean' * tau^2
-        elif m == "dkd":  # warm-up: DKD's 20 of 240 epochs, scaled to our budget
-            warm = max(1, round(cfg.epochs * 20 / 240))
+        elif m == "dkd":  # warm-up: linear over the first 20/240 of the link, step by step
             # the target class: the given label, or the teacher's prediction for unlabelled videos
             target = torch.where(labels >= 0, labels, zt.argmax(1))  # (B,)
-            terms["dkd"] = dkd_warmup(epoch + 1, warm) * dkd_loss(zs, zt, target)
+            terms["dkd"] = dkd_warmup(progress, DKD_WARMUP) * dkd_loss(zs, zt, target)
         elif m == "dist":
             terms["dist"] = dist_loss(zs, zt)
         elif m == "fitnet":

@@ -89,7 +89,7 @@ def dkd_loss(z_s, z_t, labels, alpha=1.0, beta=8.0, tau=4.0):
     """Zhao et al. CVPR 2022, decoupled KD = alpha * TCKD + beta * NCKD. z_s, z_t (B, K), labels (B,).
 
     Defaults alpha=1, beta=8, T=4 are theirs (CIFAR-100). Their warm-up is a separate multiplier the
-    caller applies: dkd_warmup(epoch) * dkd_loss(...). Both parts are computed in log space (the
+    caller applies: dkd_warmup(...) * dkd_loss(...). Both parts are computed in log space (the
     binary part through logsumexp, the non-target part on the K-1 gathered logits) instead of their
     code's log(softmax) and "- 1000 * gt_mask" trick: same values, no overflow, exact gradients.
     """
@@ -112,12 +112,13 @@ def dkd_loss(z_s, z_t, labels, alpha=1.0, beta=8.0, tau=4.0):
     return alpha * tckd + beta * nckd
 
 
-def dkd_warmup(epoch, warmup_epochs=20):
-    """DKD's linear warm-up factor min(epoch / warmup_epochs, 1) (Zhao et al. code, 20 epochs).
-
-    epoch counts from 1 as in their code (epoch 0 gives factor 0). A multiplier for the caller.
+def dkd_warmup(done, warmup=20):
+    """DKD's linear warm-up factor min(done / warmup, 1) (Zhao et al. code: done = epoch counted
+    from 1, warmup = 20 epochs). Any unit works: cascade.py passes the share of the link's steps
+    done (this step included) and 20/240, so the factor grows every step, not every epoch.
+    A multiplier for the caller; warmup <= 0 means no warm-up.
     """
-    return min(epoch / warmup_epochs, 1.0) if warmup_epochs > 0 else 1.0
+    return min(done / warmup, 1.0) if warmup > 0 else 1.0
 
 
 def _pearson(a, b):

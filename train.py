@@ -450,7 +450,7 @@ def main(argv=None):
                              pl_weights=pl["weights"][idx], pl_keep=pl["keep"][idx])
                 batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
                 with torch.autocast(device.type, torch.bfloat16, enabled=a.amp):
-                    terms = model(x, batch, phase, epoch)
+                    terms = model(x, batch, phase, (step + 1) / total)  # progress: DKD
                 if not torch.isfinite(terms["loss"]):
                     sys.exit(nan_stop_message(terms, f"{name}, epoch {epoch + 1}, step {step + 1}",
                                               ckpt_path, a.amp))

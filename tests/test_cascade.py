@@ -148,10 +148,10 @@ def clips(seed=1):
     return torch.randn(*CLIP, generator=torch.Generator().manual_seed(seed))
 
 
-def grads_after(d, phase, term="loss", epoch=0):
+def grads_after(d, phase, term="loss", progress=1.0):
     """Forward one batch in `phase`, backward `term`; returns the terms."""
     d.zero_grad(set_to_none=True)
-    terms = d(clips(), make_batch(), phase, epoch)
+    terms = d(clips(), make_batch(), phase, progress)
     terms[term].backward()
     return terms
 
@@ -258,7 +258,7 @@ def expected_calls(upto, head):
 def test_early_phases_run_only_the_prefixes(phase):
     d = make_distiller()
     ct, cs = count_calls(d.teacher), count_calls(d.student)
-    d(clips(), make_batch(), phase, 0)
+    d(clips(), make_batch(), phase, 1.0)
     upto = min(phase, S)
     if phase == S:  # both heads run in phase S (no term uses them): a waste, not an error
         ct.pop("fc"), cs.pop("fc")
@@ -322,9 +322,9 @@ def test_feature_switches_still_train_the_prefix(switch):
 
 
 def test_balanced_first_step_is_one_per_substage_plain_sum_is_raw():
-    terms = make_distiller()(clips(), make_batch(), 3, 0)
+    terms = make_distiller()(clips(), make_batch(), 3, 1.0)
     assert terms["feat"].item() == pytest.approx(3.0, rel=1e-5)  # each Lhat = L / L at first sight
-    terms = make_distiller(plain_sum=True)(clips(), make_batch(), 3, 0)
+    terms = make_distiller(plain_sum=True)(clips(), make_batch(), 3, 1.0)
     raw = terms["sub1"] + terms["sub2"] + terms["sub3"]
     assert terms["feat"].item() == pytest.approx(raw.item(), rel=1e-5)
 
@@ -342,8 +342,8 @@ def test_every_method_has_an_expected_term_set():
 
 @pytest.mark.parametrize("method", METHODS)
 def test_method_dispatch_terms_and_total(method):
-    d = make_distiller(method, epochs=240)  # DKD warm-up of 20 epochs: use epoch 30, full weight
-    terms = grads_after(d, S + 1, epoch=30)
+    d = make_distiller(method)
+    terms = grads_after(d, S + 1, progress=1.0)  # the end of the link: DKD at full weight
     assert set(terms) - {"loss"} == EXPECTED_TERMS[method]
     assert all(torch.isfinite(v) for v in terms.values())
     total = sum(v.item() for k, v in terms.items() if k != "loss" and not k.startswith("sub"))
@@ -372,7 +372,7 @@ def test_kd_and_task_terms_match_functional():
     x, batch = clips().double(), make_batch()
     batch["pl_keep"][1], batch["pl_weights"][1] = True, 0.9  # one kept pseudo-label, for video 1
     batch["pl_targets"][1] = torch.tensor([0.1, 0.6, 0.1, 0.1, 0.1])
-    terms = d(x, batch, S + 1, 0)
+    terms = d(x, batch, S + 1, 1.0)
     with torch.no_grad():
         zs, zt = d.student(x), d.teacher(x)
     kd = 0.5 * 9.0 * F.kl_div(F.log_softmax(zs / 3, 1), F.softmax(zt / 3, 1), reduction="batchmean")
@@ -383,12 +383,18 @@ def test_kd_and_task_terms_match_functional():
     assert terms["task"].item() == pytest.approx(float(task), rel=1e-9)
 
 
-def test_dkd_warmup_scales_the_term():
-    d = make_distiller("dkd", epochs=24)  # warm-up: round(24 * 20 / 240) = 2 epochs
+def test_dkd_warmup_ramps_per_step_over_its_share_of_the_link():
+    """DKD warms up over its first 20 of 240 epochs: over 1/12 of the link here, step by step.
+    A link of 10 epochs x 8 steps (the grid's) has 80 steps: the factor at its first step is
+    (1/80) / (1/12) = 0.15, not 1 (an epoch-based ramp rounded to 1 epoch would give 1)."""
+    d = make_distiller("dkd")
     d.eval()
     x, batch = clips(), make_batch()
-    early, full = (d(x, batch, S + 1, e)["dkd"].item() for e in (0, 5))
-    assert early == pytest.approx(full / 2, rel=1e-5)
+    full = d(x, batch, S + 1, 1.0)["dkd"].item()
+    assert full > 1e-3
+    assert d(x, batch, S + 1, 1 / 80)["dkd"].item() == pytest.approx(0.15 * full, rel=1e-5)
+    assert d(x, batch, S + 1, 0.5 / 12)["dkd"].item() == pytest.approx(0.5 * full, rel=1e-5)
+    assert d(x, batch, S + 1, 1 / 12)["dkd"].item() == pytest.approx(full, rel=1e-6)
 
 
 # ------------------------------------------------------------------------------- the cascade

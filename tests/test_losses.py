@@ -162,6 +162,8 @@ def test_dkd_is_stable_for_extreme_logits():
 
 def test_dkd_warmup():
     assert [dkd_warmup(e, 20) for e in (0, 1, 10, 20, 35)] == [0.0, 0.05, 0.5, 1.0, 1.0]
+    assert dkd_warmup(1 / 80, 20 / 240) == pytest.approx(0.15)  # per step: 1 of 80 steps
+    assert dkd_warmup(3, 0) == 1.0
 
 
 def test_dist_matches_numpy_pearson():
