@@ -4,17 +4,18 @@ Task (Sec. 6):      ce_loss, soft_ce_loss (confidence-weighted pseudo-labels, Se
 Logits (Sec. 6, 7): kd_loss (Hinton et al., 2015), dkd_loss + dkd_warmup (Zhao et al., "Decoupled
                     Knowledge Distillation", CVPR 2022), dist_loss (Huang et al., "Knowledge
                     Distillation from A Stronger Teacher", NeurIPS 2022).
-Features (Sec. 2):  cwd_loss (Eq. D; Shu et al., ICCV 2021), sp_loss + temporal_corr_loss = corr_loss
-                    (Eq. C; Tung and Mori, ICCV 2019, plus our temporal part), substage_loss
-                    (Sec. 2c, L_sub,i), fitnet_loss (Romero et al., ICLR 2015), at_loss (Zagoruyko and
-                    Komodakis, ICLR 2017).
+Features (Sec. 2):  cwd_loss (Eq. D; Shu et al., ICCV 2021), sample_corr_loss + temporal_corr_loss
+                    = corr_loss (Eq. C; after Tung and Mori, ICCV 2019, plus our temporal part),
+                    substage_loss (Sec. 2c, L_sub,i).
+Feature baselines (Sec. 7): fitnet_loss (Romero et al., ICLR 2015), at_loss (Zagoruyko and
+                    Komodakis, ICLR 2017), sp_loss (Tung and Mori's SP itself, not Eq. C).
 Balancing (Sec. 2c): SubstageBalancer, the only loss with state, hence the only nn.Module.
 
 Feature maps are (B, C, T, H, W) as in models.py. Every loss is a pure function to a scalar, with
 its reduction written out, and detaches the teacher's tensors on its first line: the teacher is
 frozen, and a gradient reaching it would only waste memory (or, worse, train it by accident).
-Every loss is finite for all-zero features and for a batch of one (see sp_loss and dist_loss for
-what a batch of one means there).
+Every loss is finite for all-zero features and for a batch of one (see sample_corr_loss and dist_loss
+for what a batch of one means there).
 """
 import torch
 import torch.nn as nn
@@ -177,11 +178,13 @@ def at_loss(fs, ft, p=2):
 
 
 # v = l2normalize(GAP(f)) (B, C);  G = v v^T (B, B);  L_sc = ||G_s - G_t||_F^2 / B^2   (Eq. C, sample)
-def sp_loss(fs, ft):
-    """Eq. C, sample part (Tung and Mori ICCV 2019). fs (B, Cs, ...), ft (B, Ct, ...), no connector.
+def sample_corr_loss(fs, ft):
+    """Eq. C, sample part: the cosine similarity of clips, after Tung and Mori. fs (B, Cs, ...),
+    ft (B, Ct, ...), no connector.
 
-    As METHOD.md says, v is normalised before the Gram, so G is a cosine-similarity matrix (Tung and
-    Mori instead normalise the rows of G = v v^T). Invariant to permuting or positively scaling the
+    As METHOD.md says, each map is average-pooled over T, H, W and v is normalised BEFORE the Gram,
+    so G is a cosine-similarity matrix. This differs from SP itself (sp_loss below: Gram of the
+    flattened maps, rows normalised after). Invariant to permuting or positively scaling the
     student's channels. Batch of one: G = [[1]] for both nets (or [[0]] for an all-zero map), so the
     loss is 0 up to round-off: a single clip has no relation to another clip to transfer.
     """
@@ -190,6 +193,23 @@ def sp_loss(fs, ft):
     v_s = F.normalize(fs.flatten(2).mean(dim=2), dim=1, eps=EPS)  # (B, Cs)
     v_t = F.normalize(ft.flatten(2).mean(dim=2), dim=1, eps=EPS)  # (B, Ct)
     G_s, G_t = v_s @ v_s.t(), v_t @ v_t.t()  # (B, B)
+    return (G_s - G_t).pow(2).sum() / B**2
+
+
+# Q = flatten(f) (B, C*T*H*W);  G = row_l2normalize(Q Q^T) (B, B);  L_SP = ||G_s - G_t||_F^2 / B^2
+def sp_loss(fs, ft):
+    """Similarity-preserving KD (Tung and Mori, ICCV 2019, Eq. 1-4), the baseline. fs (B, Cs, ...),
+    ft (B, Ct, ...): grids and channels may differ, only B x B matrices are compared.
+
+    As their paper and mdistiller's SP: the Gram of the whole flattened maps (positions kept, no
+    pooling), each row of G then L2-normalised, and the squared Frobenius distance / B^2. The
+    weight (their gamma = 3000) is the caller's. Batch of one: both G = [[1]], loss 0.
+    """
+    ft = ft.detach()
+    B = fs.shape[0]
+    q_s, q_t = fs.reshape(B, -1), ft.reshape(B, -1)  # (B, Cs*Ts*Hs*Ws), (B, Ct*Tt*Ht*Wt)
+    G_s = F.normalize(q_s @ q_s.t(), dim=1, eps=EPS)  # (B, B), rows of unit length
+    G_t = F.normalize(q_t @ q_t.t(), dim=1, eps=EPS)  # (B, B)
     return (G_s - G_t).pow(2).sum() / B**2
 
 
@@ -214,7 +234,7 @@ def temporal_corr_loss(fs, ft):
 # L_corr = L_sc + L_tc                                                                        (Eq. C)
 def corr_loss(fs, ft):
     """Eq. C: sample correlation + temporal correlation of one substage (raw student map)."""
-    return sp_loss(fs, ft) + temporal_corr_loss(fs, ft)
+    return sample_corr_loss(fs, ft) + temporal_corr_loss(fs, ft)
 
 
 # P_c = softmax_n(f_c / tau_f) over the N = T*H*W positions of channel c

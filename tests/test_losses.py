@@ -4,6 +4,7 @@ loss must have (zero at student == teacher, invariances, gradcheck, no gradient 
 finite on degenerate inputs) and the state handling of the Sec. 2c balancer.
 """
 import io
+import math
 
 import numpy as np
 import pytest
@@ -12,7 +13,8 @@ import torch.nn.functional as F
 
 from losses import (
     SubstageBalancer, at_loss, ce_loss, corr_loss, cwd_loss, dist_loss, dkd_loss, dkd_warmup,
-    fitnet_loss, kd_loss, match_grid, soft_ce_loss, sp_loss, substage_loss, temporal_corr_loss,
+    fitnet_loss, kd_loss, match_grid, sample_corr_loss, soft_ce_loss, sp_loss, substage_loss,
+    temporal_corr_loss,
 )
 
 torch.manual_seed(0)
@@ -58,6 +60,7 @@ FEATURE_LOSSES = [
     ("fitnet", fitnet_loss, True),
     ("at", at_loss, False),
     ("sp", sp_loss, False),
+    ("sample", sample_corr_loss, False),
     ("temporal", temporal_corr_loss, False),
     ("corr", corr_loss, False),
     ("cwd", cwd_loss, True),
@@ -196,16 +199,45 @@ def test_at_matches_numpy():
         np.testing.assert_allclose(at_loss(fs, ft, p).item(), ((a_s - a_t) ** 2).mean(), rtol=1e-5)
 
 
-def test_sp_matches_numpy_and_hand_case():
+def test_sample_correlation_matches_numpy_and_hand_case():
     fs, ft = feats(4, 3, 2, 3, 3), feats(4, 5, 2, 2, 2)
     v_s, v_t = np_unit(n(fs).mean((2, 3, 4)), 1), np_unit(n(ft).mean((2, 3, 4)), 1)
     ref = ((v_s @ v_s.T - v_t @ v_t.T) ** 2).sum() / 16
-    np.testing.assert_allclose(sp_loss(fs, ft).item(), ref, rtol=1e-5)
+    np.testing.assert_allclose(sample_corr_loss(fs, ft).item(), ref, rtol=1e-5)
     # hand: student clips orthogonal (G_s = I), teacher clips parallel (G_t = all ones);
     # ||G_s - G_t||_F^2 = 2 off-diagonal ones, / B^2 = 4 -> 0.5
     s = torch.tensor([[1.0, 0.0], [0.0, 1.0]]).view(2, 2, 1, 1, 1)
     t = torch.tensor([[1.0, 0.0], [2.0, 0.0]]).view(2, 2, 1, 1, 1)
-    assert abs(sp_loss(s, t).item() - 0.5) < 1e-6
+    assert abs(sample_corr_loss(s, t).item() - 0.5) < 1e-6
+
+
+def test_sp_is_tung_and_mori_gram_of_flattened_maps_with_rows_normalised():
+    """Against SP's formula written out in numpy (their Eq. 1-4; mdistiller distillers/SP.py):
+    G = Q Q^T of the flattened (B, C*T*H*W) maps, each row of G divided by its L2 norm."""
+    fs, ft = feats(4, 3, 2, 3, 3, dtype=torch.float64), feats(4, 5, 2, 2, 2, dtype=torch.float64)
+    def gram(f):
+        q = n(f).reshape(4, -1)
+        g = q @ q.T
+        return g / np.sqrt((g ** 2).sum(1, keepdims=True))
+    ref = ((gram(fs) - gram(ft)) ** 2).sum() / 16
+    np.testing.assert_allclose(sp_loss(fs, ft).item(), ref, rtol=1e-10)
+    # hand: two clips with orthogonal student maps and equal teacher maps.
+    # G_s = diag(|q1|^2, |q2|^2) -> rows e1, e2; G_t = c * ones -> rows (1, 1) / sqrt 2.
+    # each row differs by (1 - 1/sqrt 2, -1/sqrt 2): ||G_s - G_t||_F^2 = 2 ((1 - r)^2 + r^2), / B^2
+    s = torch.tensor([[3.0, 0.0], [0.0, 0.5]]).view(2, 2, 1, 1, 1)
+    t = torch.tensor([[1.0, 2.0], [1.0, 2.0]]).view(2, 2, 1, 1, 1)
+    r = 1 / math.sqrt(2)
+    assert sp_loss(s, t).item() == pytest.approx(2 * ((1 - r) ** 2 + r ** 2) / 4, rel=1e-6)
+
+
+def test_sp_keeps_positions_where_the_sample_correlation_pools_them():
+    """Two clips whose maps have the same channel means but different spatial layouts: the pooled
+    Eq. C sees identical clips (cosine 1), SP sees different ones. So SP is not Eq. C."""
+    a = torch.zeros(2, 1, 1, 2, 1)  # (B, C, T, H, W)
+    a[0, 0, 0, 0, 0], a[1, 0, 0, 1, 0] = 1.0, 1.0  # clip 0 lights the top, clip 1 the bottom
+    same = torch.ones(2, 1, 1, 2, 1)  # both clips alike
+    assert sample_corr_loss(a, same).item() == pytest.approx(0.0, abs=1e-7)
+    assert sp_loss(a, same).item() == pytest.approx(2 * ((1 - 1 / math.sqrt(2)) ** 2 + 0.5) / 4)
 
 
 def test_temporal_corr_matches_numpy_with_time_pooling():
@@ -215,7 +247,7 @@ def test_temporal_corr_matches_numpy_with_time_pooling():
     A_s, A_t = u_s @ u_s.transpose(0, 2, 1), u_t @ u_t.transpose(0, 2, 1)
     ref = ((A_s - A_t) ** 2).sum((1, 2)).mean() / 4
     np.testing.assert_allclose(temporal_corr_loss(fs, ft).item(), ref, rtol=1e-5)
-    assert torch.allclose(corr_loss(fs, ft), sp_loss(fs, ft) + temporal_corr_loss(fs, ft))
+    assert torch.allclose(corr_loss(fs, ft), sample_corr_loss(fs, ft) + temporal_corr_loss(fs, ft))
 
 
 def test_cwd_matches_numpy():
@@ -234,7 +266,7 @@ def test_cwd_invariant_to_adding_a_constant_to_a_channel():
     assert torch.allclose(cwd_loss(fs, ft2), base, atol=1e-5)
 
 
-@pytest.mark.parametrize("fn", [sp_loss, temporal_corr_loss, corr_loss])
+@pytest.mark.parametrize("fn", [sample_corr_loss, temporal_corr_loss, corr_loss])
 def test_correlations_invariant_to_student_channel_permutation_and_scale(fn):
     fs, ft = feats(4, 6), feats(4, 8)
     base = fn(fs, ft)
@@ -247,7 +279,7 @@ def test_substage_loss_terms_and_switches():
     fs, fc, ft = feats(C=2), feats(C=4), feats(C=4)
     out = substage_loss(fs, fc, ft, gamma=0.3, tau_f=2.0)
     assert torch.allclose(out["dist"], cwd_loss(fc, ft, 2.0))
-    assert torch.allclose(out["corr"], sp_loss(fs, ft) + temporal_corr_loss(fs, ft))
+    assert torch.allclose(out["corr"], sample_corr_loss(fs, ft) + temporal_corr_loss(fs, ft))
     assert torch.allclose(out["total"], out["dist"] + 0.3 * out["corr"])
     only_corr = substage_loss(fs, None, ft, use_dist=False)
     assert only_corr["dist"].item() == 0 and torch.allclose(only_corr["total"], out["corr"])
@@ -332,7 +364,7 @@ def test_logit_loss_finite_on_zero_logits_and_batch_of_one(name, fn, B):
 
 def test_sample_correlation_is_zero_for_a_batch_of_one():
     fs = feats(1, grad=True)
-    loss = sp_loss(fs, feats(1, C=7))
+    loss = sample_corr_loss(fs, feats(1, C=7))
     loss.backward()
     # G = [[v.v]] = [[1]] on both sides up to rounding: zero but for float32 round-off
     assert abs(loss.item()) < 1e-12 and fs.grad.abs().max() < 1e-10
