@@ -10,6 +10,7 @@ machine are noisy. Results are printed as a Markdown table and written to result
 """
 import argparse
 import contextlib
+import hashlib
 import json
 import multiprocessing
 import os
@@ -18,6 +19,7 @@ import signal
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 
 import av
 import numpy as np
@@ -209,13 +211,82 @@ def _mean_std(values):
     return (float(np.mean(values)), float(np.std(values))) if values else (float("nan"),) * 2
 
 
+# -- the run cache. A run folder is reused (or resumed) only when everything that made its results
+# is what is asked for now: run_key.json in the folder holds every train.py setting (defaults
+# filled in), the content hash of every weight file the run loads, the simulated set's generator
+# parameters and the hash of every module train.py runs. A folder made otherwise is set aside
+# (renamed, never deleted), the differences are printed, and the run starts again.
+REPO = os.path.dirname(os.path.abspath(__file__))
+NOT_RESULTS = ("out", "resume", "workers", "log_every")  # settings that change no number
+
+
+def _sha(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def run_key(flags):
+    """What made the results of `train.py flags`: a dict, and its hash under key['hash']."""
+    a = train.parse_args(flags + ["--out", os.devnull])  # parsed and checked as train.py does
+    info = os.path.join(a.data_root, "synthetic.json")
+    if os.path.isfile(info):  # the simulated set is a function of its parameters (and the code)
+        with open(info) as f:
+            data_key = json.load(f)
+    else:  # real data: the file names and sizes under the root
+        data_key = hashlib.sha256("\n".join(
+            f"{os.path.relpath(os.path.join(d, n), a.data_root)} {os.path.getsize(os.path.join(d, n))}"
+            for d, _, names in sorted(os.walk(a.data_root)) for n in sorted(names)).encode()).hexdigest()
+    key = dict(config={k: v for k, v in asdict(a).items() if k not in NOT_RESULTS},
+               weights=[_sha(w) for w in (a.teacher_weights or "").split(",") if w],
+               data=data_key,
+               code={f: _sha(os.path.join(REPO, f)) for f in sorted(os.listdir(REPO))
+                     if f.endswith(".py") and f != "benchmark.py"})
+    key["hash"] = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    return key
+
+
+def key_differences(saved, wanted, prefix=""):
+    """['config.lr: 0.01 -> 0.02', 'weights[0]: changed', ...]: where two run keys differ."""
+    if isinstance(saved, dict) and isinstance(wanted, dict):
+        return [d for k in sorted(set(saved) | set(wanted)) if k != "hash"
+                for d in key_differences(saved.get(k), wanted.get(k), f"{prefix}{k}.")]
+    if isinstance(saved, list) and isinstance(wanted, list) and len(saved) == len(wanted):
+        return [d for i, (x, y) in enumerate(zip(saved, wanted))
+                for d in key_differences(x, y, f"{prefix[:-1]}[{i}].")]
+    if saved == wanted:
+        return []
+    if prefix.startswith(("code.", "weights")) and saved is not None and wanted is not None:
+        return [f"{prefix[:-1]}: changed"]  # two hashes say nothing to a reader
+    return [f"{prefix[:-1]}: {saved!r} -> {wanted!r}"]
+
+
 def _train(out, flags):
-    """train.main into `out` unless it already finished there (resumed if interrupted)."""
+    """train.main into `out`, unless a run with the same key finished there (then its summary is
+    reused; an interrupted one is resumed). Returns the summary, with the run's key hash."""
+    key, key_path = run_key(flags), os.path.join(out, "run_key.json")
+    saved = None
+    if os.path.isfile(key_path):
+        with open(key_path) as f:
+            saved = json.load(f)
+    if os.path.isdir(out) and os.listdir(out) and saved != key:
+        n = 1
+        while os.path.exists(f"{out}.stale{n}"):
+            n += 1
+        os.rename(out, f"{out}.stale{n}")
+        why = (", ".join(key_differences(saved, key)[:6]) if saved else "no run_key.json")
+        print(f"{out} was made by another configuration ({why}): set aside as {out}.stale{n}, "
+              "training again", flush=True)
     if not os.path.isfile(os.path.join(out, "summary.json")):
+        os.makedirs(out, exist_ok=True)
+        with open(key_path, "w") as f:
+            json.dump(key, f, indent=1)
         again = ["--resume"] if os.path.isfile(os.path.join(out, "checkpoint.pt")) else []
         train.main(flags + again + ["--out", out])
     with open(os.path.join(out, "summary.json")) as f:
-        return json.load(f)
+        return dict(json.load(f), run_key=key["hash"])
 
 
 def _jobs(args, fraction):
@@ -253,7 +324,9 @@ def _group(args, root, pretrained, fraction, seed, threads):
             m = summary["models"][-1]  # the model this run trained
             runs.append(dict(name=name, kind=kind, fraction=fraction, seed=seed, arch=m["arch"],
                              gflops=m["gflops"], video_acc=m["video_acc"], clip_acc=m["clip_acc"],
-                             seconds=summary["wall_seconds"]))
+                             seconds=summary["wall_seconds"], run_key=summary["run_key"],
+                             models=[{k: r[k] for k in ("role", "arch", "video_acc", "clip_acc")}
+                                     for r in summary["models"]]))  # loaded ones included
 
         teacher = os.path.join(folder, "teacher", f"model0_{teacher_arch}.pt")
         record("teacher (ce)", "cascade", _train(os.path.dirname(teacher), common + [  # eval once

@@ -2,8 +2,11 @@
 themselves are measured by the benchmark, never asserted here (shared machines are noisy)."""
 import json
 import os
+import shutil
 import subprocess
 import sys
+
+import torch
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -72,3 +75,66 @@ def test_accuracy_benchmark_runs_the_grid_and_reuses_finished_runs(tmp_path):
     assert {p: p.stat().st_mtime_ns for p in group.glob("*/summary.json")} == stamps
     with open(tmp_path / "results" / "accuracy.json") as f:
         assert json.load(f)["rows"] == result["rows"]
+
+
+# ------------------------------------------------------------------------------- the run cache
+TINY = ["--dataset", "hmdb51", "--clip-len", "4", "--frame-stride", "1", "--resize", "32",
+        "--crop-size", "24", "--eval-clips", "1", "--eval-crops", "1", "--pl-clips", "1",
+        "--batch-size", "4", "--epochs", "1", "--max-steps-per-epoch", "2", "--workers", "0",
+        "--log-every", "1000", "--label-fraction", "0.5", "--device", "cpu"]
+ARCH = "r3d10_w0.125"
+
+
+def test_run_cache_reuses_only_a_run_of_the_same_key(tmp_path, monkeypatch, capsys):
+    """The same folder name is reused only for the same settings, the same weight file contents
+    and the same code; otherwise the old folder is set aside (kept) and the run trained again."""
+    import benchmark
+    import synthetic
+    import train
+    root = tmp_path / "set"
+    synthetic.make_synthetic(str(root), classes=3, videos_per_class=4, frames=8, size=32,
+                             difficulty=0.3, seed=0, quiet=True)
+    common = TINY + ["--data-root", str(root)]
+    teacher = benchmark._train(str(tmp_path / "teacher"), common + ["--method", "ce",
+                                                                    "--cascade", ARCH])
+    weights = tmp_path / "teacher.pt"  # the file the student loads: its content will change
+    shutil.copy(tmp_path / "teacher" / f"model0_{ARCH}.pt", weights)
+    student = common + ["--method", "kd", "--cascade", f"{ARCH},{ARCH}", "--teacher-weights",
+                        str(weights)]
+    out = tmp_path / "student"
+    first = benchmark._train(str(out), student)
+    assert first["run_key"] != teacher["run_key"]
+    with open(out / "run_key.json") as f:
+        key = json.load(f)
+    assert key["hash"] == first["run_key"] and key["config"]["lr"] == 0.01
+    assert "out" not in key["config"] and len(key["weights"]) == 1 and "losses.py" in key["code"]
+
+    trained = []
+    real_main = train.main
+    monkeypatch.setattr(train, "main", lambda argv: trained.append(argv) or real_main(argv))
+    assert benchmark._train(str(out), student) == first  # same key: reused, nothing trained
+    assert trained == []
+
+    # same folder name, same flags, another --teacher-weights content: not reused
+    state = torch.load(weights, weights_only=True)
+    torch.save({k: v + 0.01 if v.is_floating_point() else v for k, v in state.items()}, weights)
+    second = benchmark._train(str(out), student)
+    assert len(trained) == 1 and second["run_key"] != first["run_key"]
+    msg = capsys.readouterr().out
+    assert "weights[0]: changed" in msg and "set aside" in msg and f"{out}.stale1" in msg
+    with open(tmp_path / "student.stale1" / "summary.json") as f:  # the old run is kept
+        assert json.load(f)["models"] == first["models"]
+
+    # another flag: the difference is named
+    benchmark._train(str(out), student + ["--lr", "0.02"])
+    assert "config.lr: 0.01 -> 0.02" in capsys.readouterr().out
+    assert (tmp_path / "student.stale2" / "summary.json").is_file() and len(trained) == 2
+
+
+def test_key_differences_names_each_change():
+    import benchmark
+    a = dict(config=dict(lr=0.01, tau=4.0), weights=["aa", "bb"], code={"losses.py": "1"}, hash="x")
+    b = dict(config=dict(lr=0.01, tau=2.0), weights=["aa", "cc"], code={"losses.py": "2"}, hash="y")
+    assert benchmark.key_differences(a, b) == ["code.losses.py: changed", "config.tau: 4.0 -> 2.0",
+                                               "weights[1]: changed"]
+    assert benchmark.key_differences(a, a) == []
