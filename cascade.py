@@ -31,11 +31,10 @@ METHODS = ("ce", "kd", "fitnet", "at", "sp", "cwd", "dkd", "dist", "takd", "skd"
 CASCADE_METHODS = ("takd", "skd")  # distil through every model of the cascade; others teacher -> student
 CONNECTED = ("fitnet", "cwd", "skd")  # methods whose losses need connectors phi_i
 
-# Loss weights of the baselines: the defaults of their papers as reproduced by mdistiller
-# (Zhao et al., CVPR 2022) and each paper's code; the task loss always has weight 1.
-FITNET_WEIGHT, FITNET_HINT = 100.0, 2  # MSE on the middle substage (Romero et al., "hint" layer)
-AT_WEIGHT = 1000.0  # summed over all substages (Zagoruyko and Komodakis, beta = 1000)
-SP_WEIGHT = 3000.0  # last substage only (Tung and Mori, gamma = 3000)
+# The baselines' weights are train.py flags (--fitnet-weight, --at-weight, --at-substages,
+# --sp-weight, --dkd-beta, --dist-weight), defaulting to their papers' values as reproduced by
+# mdistiller (Zhao et al., CVPR 2022); the task loss always has weight 1.
+FITNET_HINT = 2  # FitNets' hint: the middle substage (Romero et al., "hint" layer)
 DKD_WARMUP = 20 / 240  # DKD's linear warm-up: its first 20 of 240 epochs, as a share of the link
 
 
@@ -155,16 +154,18 @@ class Distiller(nn.Module):
         elif m == "dkd":  # warm-up: linear over the first 20/240 of the link, step by step
             # the target class: the given label, or the teacher's prediction for unlabelled videos
             target = torch.where(labels >= 0, labels, zt.argmax(1))  # (B,)
-            terms["dkd"] = dkd_warmup(progress, DKD_WARMUP) * dkd_loss(zs, zt, target)
+            terms["dkd"] = dkd_warmup(progress, DKD_WARMUP) * dkd_loss(zs, zt, target,
+                                                                       beta=cfg.dkd_beta)
         elif m == "dist":
-            terms["dist"] = dist_loss(zs, zt)
+            terms["dist"] = dist_loss(zs, zt, beta=cfg.dist_weight, gamma=cfg.dist_weight)
         elif m == "fitnet":
             i = FITNET_HINT - 1
-            terms["fitnet"] = FITNET_WEIGHT * fitnet_loss(self.connectors[i](fs[i]), ft[i])
+            terms["fitnet"] = cfg.fitnet_weight * fitnet_loss(self.connectors[i](fs[i]), ft[i])
         elif m == "at":
-            terms["at"] = AT_WEIGHT * sum(at_loss(a, b) for a, b in zip(fs, ft))
+            which = [int(i) - 1 for i in cfg.at_substages.split(",")]  # 0-based substages
+            terms["at"] = cfg.at_weight * sum(at_loss(fs[i], ft[i]) for i in which)
         elif m == "sp":
-            terms["sp"] = SP_WEIGHT * sp_loss(fs[-1], ft[-1])
+            terms["sp"] = cfg.sp_weight * sp_loss(fs[-1], ft[-1])  # Tung and Mori's SP
         elif m == "cwd":  # Eq. D alone, all substages jointly, plain sum
             terms["cwd"] = cfg.lambda_feat * sum(cwd_loss(phi(a), b, cfg.tau_f)
                                                  for phi, a, b in zip(self.connectors, fs, ft))

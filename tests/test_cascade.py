@@ -8,6 +8,7 @@ Independent references, not values copied from cascade.py:
   substages run is counted with forward hooks on the modules themselves;
 - the KD and task terms are recomputed with torch.nn.functional on the models' own logits.
 """
+import dataclasses
 import math
 import types
 
@@ -16,6 +17,9 @@ import torch
 import torch.nn.functional as F
 
 import cascade
+import losses
+import config
+import train
 from cascade import (METHODS, S, Distiller, cascade_models, freeze, lr_at, phase_at, phase_span,
                      phase_starts)
 from models import build_model
@@ -121,10 +125,9 @@ def test_lr_restarts_at_each_phase():
 
 # ------------------------------------------------------------------------------- Distiller set-up
 def make_cfg(**over):
-    cfg = dict(plain_sum=False, joint=False, freeze_earlier=False, no_dist=False, no_corr=False,
-               gamma=1.0, tau=4.0, tau_f=4.0, lambda_kd=1.0, lambda_feat=1.0, lambda_hyb=1.0,
-               hybrid=False, epochs=10)
-    cfg.update(over)
+    """train.py's own defaults (every loss weight and switch), with `over` replacing some."""
+    cfg = {f.name: f.default for f in dataclasses.fields(config.Args)}
+    cfg.update(epochs=10, **over)
     return types.SimpleNamespace(**cfg)
 
 
@@ -334,6 +337,43 @@ EXPECTED_TERMS = {"ce": {"task"}, "kd": {"task", "kd"}, "takd": {"task", "kd"},
                   "dkd": {"task", "dkd"}, "dist": {"task", "dist"}, "fitnet": {"task", "fitnet"},
                   "at": {"task", "at"}, "sp": {"task", "sp"}, "cwd": {"task", "cwd"},
                   "skd": {"task", "kd", "feat", "sub1", "sub2", "sub3", "sub4"}}
+
+
+def test_baseline_weights_come_from_the_flags():
+    """Each baseline's term is its loss (recomputed from losses.py on the models' own substage
+    maps) times its flag; AT sums only --at-substages; SP is Tung and Mori's SP on substage 4."""
+    torch.manual_seed(0)
+    x, batch = clips(), make_batch()
+    base = make_distiller("at").eval()  # eval: BatchNorm fixed, so two forwards agree exactly
+    with torch.no_grad():
+        fs = base.student.forward_substages(x, S)
+        ft = base.teacher.forward_substages(x, S)
+        at = [losses.at_loss(a, b).item() for a, b in zip(fs, ft)]
+        sp = losses.sp_loss(fs[-1], ft[-1]).item()
+    def term(method, name, **cfg):
+        d = make_distiller(method, **cfg)
+        d.load_state_dict(base.state_dict(), strict=False)  # the same student
+        d.eval()
+        with torch.no_grad():
+            return d(x, batch, S + 1, 1.0)[name].item()
+    assert term("at", "at") == pytest.approx(1000 * sum(at), rel=1e-5)
+    assert term("at", "at", at_weight=2.0, at_substages="1,2") == pytest.approx(
+        2 * (at[0] + at[1]), rel=1e-5)
+    assert term("sp", "sp", sp_weight=5.0) == pytest.approx(5 * sp, rel=1e-5)
+    assert term("sp", "sp") == pytest.approx(3000 * sp, rel=1e-5)
+    # DKD's beta and DIST's weight reach the loss: compare with losses.py on the same logits
+    d = make_distiller("dkd", dkd_beta=2.0)
+    d.load_state_dict(base.state_dict(), strict=False)
+    d.eval()
+    with torch.no_grad():
+        zs, zt = d.student(x), d.teacher(x)
+        target = torch.where(batch["labels"] >= 0, batch["labels"], zt.argmax(1))
+        assert d(x, batch, S + 1, 1.0)["dkd"].item() == pytest.approx(
+            losses.dkd_loss(zs, zt, target, beta=2.0).item(), rel=1e-5)
+    assert term("dist", "dist", dist_weight=3.0) == pytest.approx(
+        losses.dist_loss(zs, zt, beta=3.0, gamma=3.0).item(), rel=1e-5)
+    assert term("fitnet", "fitnet", fitnet_weight=1.0) * 100 == pytest.approx(
+        term("fitnet", "fitnet"), rel=1e-5)
 
 
 def test_every_method_has_an_expected_term_set():

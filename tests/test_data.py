@@ -1,6 +1,6 @@
-"""Tests of data.py and synthetic.py on tiny videos written here with PyAV.
+"""Tests of data.py, video.py and synthetic.py on tiny videos written here with PyAV.
 
-Independent references, not values copied from data.py:
+Independent references, not values copied from data.py or video.py:
 - fake HMDB51 and UCF101 trees in the official layouts; the expected train/test lists and labels of
   every fold are derived from the specification the test itself wrote the split files from;
 - clip correctness: each frame's index is written into its pixels (8 black/white vertical bands,
@@ -30,6 +30,7 @@ from torch.utils.data import DataLoader
 
 import data
 import synthetic
+import video
 
 REPO = Path(data.__file__).resolve().parent
 MEAN = np.array(data.KINETICS_MEAN).reshape(3, 1, 1, 1)  # (3, 1, 1, 1): broadcasts on (3, T, S, S)
@@ -303,14 +304,14 @@ def ref_clip(n, clip_len, stride, start):
 
 def test_clip_indices_matches_reference_and_loops():
     for n, T, s, start in [(100, 8, 1, 0), (100, 8, 2, 85), (10, 8, 2, 0), (5, 16, 1, 3)]:
-        assert data.clip_indices(n, T, s, start) == ref_clip(n, T, s, start)
-    assert data.clip_indices(10, 8, 2, 0) == [0, 2, 4, 6, 8, 0, 2, 4]
+        assert video.clip_indices(n, T, s, start) == ref_clip(n, T, s, start)
+    assert video.clip_indices(10, 8, 2, 0) == [0, 2, 4, 6, 8, 0, 2, 4]
 
 
 @pytest.mark.parametrize("n,T,s,K", [(100, 8, 2, 5), (100, 16, 1, 10), (37, 4, 3, 4), (10, 8, 2, 3),
                                      (50, 8, 1, 1)])
 def test_eval_starts_uniform_within_bounds(n, T, s, K):
-    starts = data.eval_starts(n, T, s, K)
+    starts = video.eval_starts(n, T, s, K)
     span = (T - 1) * s + 1
     last = max(n - span, 0)
     assert len(starts) == K and all(0 <= x <= last for x in starts)
@@ -328,7 +329,7 @@ def test_read_frames_random_clips(index_videos, fmt):
         span = 7 * stride + 1
         for start in rng.integers(0, N_FRAMES - span + 1, 12).tolist():
             want = ref_clip(N_FRAMES, 8, stride, start)
-            frames = data.read_frames(path, data.clip_indices(N_FRAMES, 8, stride, start))
+            frames = video.read_frames(path, video.clip_indices(N_FRAMES, 8, stride, start))
             assert frames.dtype == torch.uint8 and frames.shape == (8, 64, 64, 3)
             assert frame_indices(frames) == want, (fmt, stride, start)
 
@@ -341,15 +342,15 @@ def test_read_frames_at_keyframe_boundaries_and_the_end(index_videos, fmt):
     for k in keys[1:]:
         for start in (k - 1, k, k + 1):
             want = [i for i in range(start, start + 4) if i < N_FRAMES]
-            assert frame_indices(data.read_frames(path, want)) == want, (fmt, start)
+            assert frame_indices(video.read_frames(path, want)) == want, (fmt, start)
     for want in ([N_FRAMES - 1], [N_FRAMES - 3, N_FRAMES - 2, N_FRAMES - 1],
                  ref_clip(N_FRAMES, 8, 2, N_FRAMES - 15)):
-        assert frame_indices(data.read_frames(path, want)) == want
+        assert frame_indices(video.read_frames(path, want)) == want
     # repeated and unsorted indices come back in the order asked
     want = [50, 3, 50, 7, 7, 99, 0, 12]
-    assert frame_indices(data.read_frames(path, want)) == want
+    assert frame_indices(video.read_frames(path, want)) == want
     # indices past the real end (a header that overstates the length) repeat the last frame
-    assert frame_indices(data.read_frames(path, [98, 99, 100, 105])) == [98, 99, 99, 99]
+    assert frame_indices(video.read_frames(path, [98, 99, 100, 105])) == [98, 99, 99, 99]
 
 
 class Container:
@@ -396,7 +397,7 @@ def test_read_frames_decodes_only_from_the_keyframe_before_the_clip(index_videos
     for start in (30, 47, 48, 49, 60, 85):
         want = ref_clip(N_FRAMES, 8, 2, start)
         counts.clear()
-        assert frame_indices(data.read_frames(path, want)) == want
+        assert frame_indices(video.read_frames(path, want)) == want
         assert sum(counts) <= (want[-1] - want[0] + 1) + gop, (start, counts)
 
 
@@ -405,13 +406,13 @@ def test_read_frames_when_the_seek_lands_too_late(index_videos, fmt, monkeypatch
     patch_open(monkeypatch, late=20)  # past the next keyframe: gop 12
     for start in (5, 30, 47, 60):
         want = ref_clip(N_FRAMES, 8, 2, start)
-        assert frame_indices(data.read_frames(index_videos[fmt], want)) == want
+        assert frame_indices(video.read_frames(index_videos[fmt], want)) == want
 
 
 def test_read_frames_loops_a_short_video(index_videos):
     want = ref_clip(10, 8, 2, 0)  # span 15 > 10 frames
-    assert frame_indices(data.read_frames(index_videos["short"],
-                                          data.clip_indices(10, 8, 2, 0))) == want
+    assert frame_indices(video.read_frames(index_videos["short"],
+                                           video.clip_indices(10, 8, 2, 0))) == want
 
 
 def index_video_list(index_videos, keys=("avi", "mp4", "short")):
@@ -480,16 +481,16 @@ def test_eval_videos_clips_are_uniform_and_carry_the_right_frames(index_videos):
 
 def test_frame_cache_gives_exactly_the_frames_of_read_frames(index_videos):
     videos = index_video_list(index_videos)
-    cache = data.cache_frames(videos, max_bytes=2 ** 30, workers=2)
+    cache = video.cache_frames(videos, max_bytes=2 ** 30, workers=2)
     assert sorted(cache) == sorted(v.path for v in videos)
     for v in videos:
         assert cache[v.path].shape == (v.num_frames, 64, 64, 3)
         assert cache[v.path].dtype == torch.uint8
         n = v.num_frames
         for idx in ([0, 1, 2], [n - 1, 3, 3, 0], list(range(5, n, 7)), [n - 2, n - 1, n, n + 3]):
-            assert torch.equal(data.get_frames(v, idx, cache), data.read_frames(v.path, idx))
-    assert data.cache_frames(videos, max_bytes=2 ** 30) is not cache  # a new dict ...
-    assert data.cache_frames(videos, max_bytes=2 ** 30)[videos[0].path] is cache[videos[0].path]
+            assert torch.equal(video.get_frames(v, idx, cache), video.read_frames(v.path, idx))
+    assert video.cache_frames(videos, max_bytes=2 ** 30) is not cache  # a new dict ...
+    assert video.cache_frames(videos, max_bytes=2 ** 30)[videos[0].path] is cache[videos[0].path]
     # ... over frames decoded once per process; the data sets give the same tensors either way
     for kwargs in (dict(), dict(cache=cache)):
         train = data.TrainClips(videos, [0, 1, 2], clip_len=4, frame_stride=3, resize=32, crop=24,
@@ -511,10 +512,10 @@ def test_frame_cache_respects_its_budget_and_leaves_out_bad_videos(tmp_path):
         noise_video(p, n=12, seed=k)
     videos = data.scan_videos([data.Video(str(p), 0) for p in paths], str(tmp_path), workers=1)
     need = sum(v.num_frames * v.width * v.height * 3 for v in videos)
-    assert data.cache_frames(videos, max_bytes=need - 1) == {}  # would not fit: no cache at all
-    assert data.cache_frames([], max_bytes=need) == {}
+    assert video.cache_frames(videos, max_bytes=need - 1) == {}  # would not fit: no cache at all
+    assert video.cache_frames([], max_bytes=need) == {}
     paths[0].write_bytes(os.urandom(5000))  # broken after the scan
-    cache = data.cache_frames(videos, max_bytes=need)
+    cache = video.cache_frames(videos, max_bytes=need)
     assert sorted(cache) == sorted(str(p) for p in paths[1:])
     ds = data.TrainClips(videos, [0, 1, 2], clip_len=4, frame_stride=2, resize=32, crop=24,
                          cache=cache)
@@ -818,14 +819,14 @@ def test_metadata_cache_is_reused_and_invalidated(tmp_path, monkeypatch):
     def no_probe(path):
         raise AssertionError(f"probed again: {path}")
 
-    monkeypatch.setattr(data, "probe_video", no_probe)
+    monkeypatch.setattr(video, "probe_video", no_probe)
     second, warned = caught(data.load_dataset, "hmdb51", str(root), 1, workers=2)
     assert second == first and len(warned) == 1 and "empty.avi" in warned[0]
     # a modified file is probed again, and only that one
     noise_video(root / "b_cls" / "b_cls_clip_1.avi", n=17, seed=5)
     monkeypatch.undo()
-    probed, real_probe = [], data.probe_video
-    monkeypatch.setattr(data, "probe_video", lambda p: probed.append(p) or real_probe(p))
+    probed, real_probe = [], video.probe_video
+    monkeypatch.setattr(video, "probe_video", lambda p: probed.append(p) or real_probe(p))
     third, _ = caught(data.load_dataset, "hmdb51", str(root), 1, workers=2)
     assert [Path(p).name for p in probed] == ["b_cls_clip_1.avi"]
     changed = [v for v in third[0] if v.path.endswith("b_cls_clip_1.avi")]

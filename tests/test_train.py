@@ -34,6 +34,7 @@ import pytest
 import torch
 
 import cascade
+import config
 import synthetic
 import train
 from cascade import S, phase_at, phase_starts
@@ -263,7 +264,7 @@ def test_ablation_freeze_earlier_no_dist_no_pseudo(tiny_set, teacher_file, tmp_p
     check_run(out, "skd", [ARCH] * 2, n_pseudo=0)
     assert not any(m["event"] == "pseudo_labels" for m in metrics_of(out))
     total = EPOCHS * STEPS
-    shares = [float(x) for x in train.Args().phase_shares.split(",")]
+    shares = [float(x) for x in config.Args().phase_shares.split(",")]
     assert [m["phase"] for m in train_lines(out, 1)] == [phase_at(t, phase_starts(total, shares))
                                                          for t in range(total)]
 

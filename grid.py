@@ -1,0 +1,459 @@
+"""The accuracy grid behind the README's results table: every method and SKD ablation, trained
+by the real train.py on the simulated set, over label fractions and seeds, with the baselines
+tuned on a separate tuning set and a cache that reuses a finished run only for the same key.
+
+    python grid.py tune        # each baseline's weight and SKD's own defaults, on a tuning set
+    python grid.py accuracy    # every method (paper and tuned weights) and SKD ablation
+    python grid.py accuracy --quick   # one seed, 20% labels, 2 epochs of 10 steps: a smoke test
+
+METHOD.md Sec. 7 (the baselines) and Sec. 8 (clip and video accuracy). Results go to
+results/tuning.json, results/accuracy.json (every run with its key and every model's accuracy)
+and the Markdown tables printed at the end; runs live in results/runs/ (not kept in git).
+"""
+import argparse
+import contextlib
+import json
+import multiprocessing
+import os
+import platform
+import signal
+import sys
+import time
+
+import av
+import numpy as np
+import torch
+
+import data
+import train
+from cascade import METHODS
+from config import key_differences, parse_args, run_key
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or "unknown CPU"
+
+
+def save_result(name, result):
+    """results/<name>.json, with the machine and library versions that produced it."""
+    os.makedirs("results", exist_ok=True)
+    result = dict(result, cpu=cpu_name(), cores=os.cpu_count(), torch=torch.__version__,
+                  pyav=av.__version__)
+    with open(os.path.join("results", f"{name}.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    print(f"wrote results/{name}.json")
+
+
+ABLATIONS = {"joint schedule": ["--joint"], "no correlation (Eq. C)": ["--no-corr"],
+             "no distribution loss (Eq. D)": ["--no-dist"], "no cascade": ["--no-cascade"],
+             "no pseudo-labels": ["--no-pseudo"], "hybrid paths on": ["--hybrid"]}
+
+# The grid's budget: about 130 trainings must fit in 60 minutes on 2 CPU cores. Models trained from
+# scratch need several hundred steps before they leave chance on the motion classes, so the grid
+# uses a smaller, cleaner simulated set than train.py's default (6 classes, difficulty 0.1) and
+# 4-frame clips (stride 3: a 10-frame span) at the default 28 x 28 crop. As on real data, where the
+# teacher starts from Kinetics-400 weights, the teacher is pretrained once, with all labels, on a
+# second simulated set of the 6 *other* motions (no class in common), then fine-tuned on D_L.
+BENCH = dict(classes=6, videos_per_class=140, difficulty=0.1, clip_len=4, frame_stride=3,
+             eval_clips=2, pl_clips=2, pretrain_epochs=30, teacher_epochs=10, epochs=10)
+
+
+def _mean_std(values):
+    return (float(np.mean(values)), float(np.std(values))) if values else (float("nan"),) * 2
+
+
+# -- the run cache. A run folder is reused (or resumed) only when everything that made its results
+# is what is asked for now: run_key.json in the folder holds every train.py setting (defaults
+# filled in), the content hash of every weight file the run loads, the simulated set's generator
+# parameters and the hash of every module train.py runs (its code, not its comments). A folder
+# made otherwise is set aside (renamed, never deleted), the differences are printed, and the run
+# starts again.
+def cached_run(out, flags):
+    """train.main into `out`, unless a run with the same key finished there (then its summary is
+    reused; an interrupted one is resumed). Returns the summary, with the run's key hash."""
+    key = run_key(parse_args(flags + ["--out", os.devnull]))  # parsed as train.py does
+    key_path = os.path.join(out, "run_key.json")
+    saved = None
+    if os.path.isfile(key_path):
+        with open(key_path) as f:
+            saved = json.load(f)
+    if os.path.isdir(out) and os.listdir(out) and saved != key:
+        n = 1
+        while os.path.exists(f"{out}.stale{n}"):
+            n += 1
+        os.rename(out, f"{out}.stale{n}")
+        why = (", ".join(key_differences(saved, key)[:6]) if saved else "no run_key.json")
+        print(f"{out} was made by another configuration ({why}): set aside as {out}.stale{n}, "
+              "training again", flush=True)
+    if not os.path.isfile(os.path.join(out, "summary.json")):
+        os.makedirs(out, exist_ok=True)
+        with open(key_path, "w") as f:
+            json.dump(key, f, indent=1)
+        again = ["--resume"] if os.path.isfile(os.path.join(out, "checkpoint.pt")) else []
+        train.main(flags + again + ["--out", out])
+    with open(os.path.join(out, "summary.json")) as f:
+        return dict(json.load(f), run_key=key["hash"])
+
+
+# Every baseline gets the tuning budget SKD's phase shares had: its main weight over a small grid
+# around its paper's value (the second entry of each list), at 20% labels, 2 seeds, on the tuning
+# set (--set-seed 1), never on the reported one. `python grid.py tune` writes the best setting
+# of each to results/tuning.json; `accuracy` adds a "<method> (tuned)" row for each.
+TUNING = {
+    "kd": [["--lambda-kd", v] for v in ("0.5", "1", "2", "4")],
+    "fitnet": [["--fitnet-weight", v] for v in ("10", "100", "1", "1000")],
+    "at": [["--at-weight", v] for v in ("100", "1000", "10", "1")] + [
+        ["--at-weight", "1000", "--at-substages", "1,2"]],
+    "sp": [["--sp-weight", v] for v in ("300", "3000", "30", "3")],
+    "cwd": [["--lambda-feat", v] for v in ("0.3", "1", "3", "0.1")],
+    "dkd": [["--dkd-beta", v] for v in ("4", "8", "2", "1")],
+    "dist": [["--dist-weight", v] for v in ("0.5", "1", "2", "4")],
+}
+
+
+def _jobs(args, fraction, tuned=None):
+    """(name, kind, train.py flags) of every student run at one label fraction; `tuned` maps a
+    method to its best flags from results/tuning.json (a "(tuned)" row where they differ)."""
+    jobs = [(m, "method", ["--method", m]) for m in args.methods]
+    for m, flags in (tuned or {}).items():
+        if m in args.methods and flags not in ([], TUNING[m][1]):  # the paper's value: same run
+            jobs.append((f"{m} (tuned)", "tuned", ["--method", m] + flags))
+    if fraction == args.ablation_fraction:
+        jobs += [(f"skd, {n}", "ablation", ["--method", "skd"] + flags)
+                 for n, flags in ABLATIONS.items()]
+    return jobs
+
+
+# SKD's own defaults, checked on each regime's tuning set with the same budget: its phase shares
+# (the first entry: the default), the staged schedule and the cascade, the feature weight, and
+# students of at most 1/8 of the teacher's GFLOPs (the default student is 1/6.3).
+SKD_CHECKS = [[], ["--phase-shares", "1,1,1,1,1"], ["--phase-shares", "1,1,1,1,12"], ["--joint"],
+              ["--no-cascade"], ["--lambda-feat", "0.3"],
+              ["--cascade", "r3d18_w0.25,r3d10_w0.25,r2plus1d10_w0.125"],
+              ["--cascade", "r3d18_w0.25,r3d10_w0.25,r3d10_w0.1"]]
+
+
+def _tune_jobs(args):
+    jobs = [(" ".join([m] + flags), "tuning", ["--method", m] + flags)
+            for m in args.methods if m in TUNING for flags in TUNING[m]]
+    if "skd" in args.methods:
+        jobs += [(" ".join(["skd"] + flags), "skd check", ["--method", "skd"] + flags)
+                 for flags in SKD_CHECKS]
+    return jobs
+
+
+def _common(root, args):
+    flags = ["--data-root", root, "--workers", "0", "--log-every", "120"]
+    for k in ("clip_len", "frame_stride", "eval_clips", "pl_clips"):
+        flags += ["--" + k.replace("_", "-"), str(BENCH[k])]
+    if args.max_steps_per_epoch:
+        flags += ["--max-steps-per-epoch", str(args.max_steps_per_epoch)]
+    return flags
+
+
+def _group(args, root, pretrained, fraction, seed, threads, jobs):
+    """Teacher, the assistants and every student run in `jobs` of one (label fraction, seed).
+
+    Runs in a worker process of its own, with `threads` torch threads and its output in log.txt
+    beside the runs (train.py prints progress lines that would interleave)."""
+    torch.set_num_threads(threads)
+    folder = os.path.join("results", "runs", os.path.basename(root), f"p{fraction:g}_s{seed}")
+    os.makedirs(folder, exist_ok=True)
+    teacher_arch, assistant_arch, _ = data.DATASETS["synthetic"]["cascade"].split(",")
+    common = _common(root, args) + ["--label-fraction", str(fraction), "--seed", str(seed)]
+    short = ["--epochs", str(args.epochs), "--eval-every", str(args.epochs)]  # evaluate once
+    runs = []
+    with open(os.path.join(folder, "log.txt"), "a") as log, \
+            contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        def record(name, kind, summary):
+            m = summary["models"][-1]  # the model this run trained
+            runs.append(dict(name=name, kind=kind, fraction=fraction, seed=seed, arch=m["arch"],
+                             gflops=m["gflops"], video_acc=m["video_acc"], clip_acc=m["clip_acc"],
+                             seconds=summary["wall_seconds"], run_key=summary["run_key"],
+                             models=[{k: r[k] for k in ("role", "arch", "video_acc", "clip_acc")}
+                                     for r in summary["models"]]))  # loaded ones included
+
+        teacher = os.path.join(folder, "teacher", f"model0_{teacher_arch}.pt")
+        record("teacher (ce)", "cascade", cached_run(os.path.dirname(teacher), common + [  # eval once
+            "--method", "ce", "--cascade", teacher_arch, "--teacher-weights", pretrained,
+            "--teacher-epochs", str(args.teacher_epochs), "--eval-every", "1000"]))
+        assistants = {}  # method -> its assistant, distilled from the teacher with that method
+        for method, name in (("kd", "assistant"), ("skd", "assistant_skd")):  # takd's, skd's
+            if not any(flags[1] == ("takd" if method == "kd" else "skd") for _, _, flags in jobs):
+                continue
+            assistants[method] = os.path.join(folder, name, f"model1_{assistant_arch}.pt")
+            record(f"assistant ({method})", "cascade", cached_run(os.path.dirname(
+                assistants[method]), common + short + ["--method", method, "--cascade",
+                                                       f"{teacher_arch},{assistant_arch}",
+                                                       "--teacher-weights", teacher]))
+        for name, kind, flags in jobs:
+            out = os.path.join(folder, name.replace(", ", "_").replace(" (", "_").replace(
+                ")", "").replace(" --", "_").replace(" ", "-"))
+            through = flags[1] in ("takd", "skd") and "--no-cascade" not in flags
+            weights = teacher
+            if through:  # takd: the KD-trained assistant; skd and its ablations: SKD's own
+                weights += "," + assistants["kd" if flags[1] == "takd" else "skd"]
+            record(name, kind, cached_run(out, common + short + flags + ["--teacher-weights", weights]))
+    return runs
+
+
+def _group_star(job):
+    return _group(*job)
+
+
+# Two regimes, made differently, so that no default is judged on one kind of data only:
+# (a) the target classes are the six translation / rotation motions and the teacher is pretrained
+# on the six others (grow, shrink, orbit, bounce, shake, pulse); (b) the roles are swapped.
+REGIMES = {"a": (0, BENCH["classes"]), "b": (BENCH["classes"], 0)}  # first class: target, pretrain
+
+
+def _prepare(args):
+    """The simulated set of --regime and --set-seed, and the teacher's backbone pretrained on its
+    twin of the other motions -> (root, backbone weights)."""
+    target, other = REGIMES[args.regime]
+    name = "synthetic_bench" + ("" if args.regime == "a" else f"_{args.regime}")
+    root = os.path.join("data", f"{name}_v{args.videos_per_class}_s{args.set_seed}")
+    params = dict(classes=BENCH["classes"], seed=args.set_seed, difficulty=BENCH["difficulty"],
+                  videos_per_class=args.videos_per_class)
+    data.ensure_synthetic(root, **params, first_class=target)
+    data.ensure_synthetic(root + "_pretrain", **params, first_class=other)
+    teacher_arch = data.DATASETS["synthetic"]["cascade"].split(",")[0]
+    pretrained = os.path.join("results", "runs", os.path.basename(root), "pretrain",
+                              f"model0_{teacher_arch}.pt")
+    motions = data.MOTIONS[other:other + BENCH["classes"]]
+    print(f"pretraining the teacher on {root}_pretrain: {', '.join(motions)}", flush=True)
+    cached_run(os.path.dirname(pretrained), _common(root + "_pretrain", args) + [
+        "--method", "ce", "--cascade", teacher_arch, "--label-fraction", "1.0",
+        "--epochs", str(args.pretrain_epochs), "--eval-every", "1000"])
+    # without its last layer (those classes are not the target's): the teacher gets a new one
+    backbone = pretrained.replace("model0_", "backbone_")
+    state = torch.load(pretrained, map_location="cpu", weights_only=True)
+    torch.save({k: v for k, v in state.items() if not k.startswith("fc.")}, backbone)
+    return root, backbone
+
+
+def _run_groups(args, root, backbone, groups, t0):
+    """Run [(fraction, seed, jobs)] in --jobs worker processes -> every run's record."""
+    groups = sorted(groups, key=lambda g: -len(g[2]))  # the longest first
+    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    runs = []
+    if args.jobs == 1:
+        for f, s, jobs in groups:
+            runs += _group(args, root, backbone, f, s, threads, jobs)
+        return runs
+    # a Pool, not a ProcessPoolExecutor: leaving the `with` block on any exception (Ctrl-C, or
+    # SIGTERM turned into SystemExit below) terminates the workers instead of orphaning them
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("benchmark.py: terminated"))
+    work = [(args, root, backbone, f, s, threads, jobs) for f, s, jobs in groups]
+    with multiprocessing.get_context("spawn").Pool(args.jobs, maxtasksperchild=1) as pool:
+        for group in pool.imap_unordered(_group_star, work):
+            runs += group
+            print(f"labels {group[0]['fraction']:g}, seed {group[0]['seed']}: done after "
+                  f"{(time.time() - t0) / 60:.1f} min", flush=True)
+    return runs
+
+
+def bench_tune(args):
+    """Each baseline's main weight over TUNING's grid, 20% labels, seeds 0..1 of --set-seed 1."""
+    t0 = time.time()
+    root, backbone = _prepare(args)
+    runs = _run_groups(args, root, backbone,
+                       [(0.2, s, _tune_jobs(args)) for s in range(args.seeds)], t0)
+    rows, best = [], {}
+    grids = {**{m: TUNING[m] for m in args.methods if m in TUNING},
+             **({"skd": SKD_CHECKS} if "skd" in args.methods else {})}
+    for m, settings in grids.items():
+        for flags in settings:
+            rs = [r for r in runs if r["name"] == " ".join([m] + flags)]
+            (acc, std), gflops = _mean_std([r["video_acc"] for r in rs]), rs[0]["gflops"]
+            default = settings[0] if m == "skd" else settings[1]  # SKD's, or the paper's value
+            rows.append(dict(method=m, flags=flags, default=flags == default,
+                             video_acc=acc, video_std=std, seeds=len(rs), gflops=gflops,
+                             per_seed=[r["video_acc"] for r in rs],
+                             run_keys=[r["run_key"] for r in rs]))
+        mine = [r for r in rows if r["method"] == m]
+        if m != "skd":  # ties go to the paper's value, then to the earlier entry of the grid
+            best[m] = max(mine, key=lambda r: (round(r["video_acc"], 6), r["default"]))["flags"]
+    teacher = _mean_std([r["video_acc"] for r in runs if r["name"] == "teacher (ce)"])[0]
+    print(f"\nTuning: student video accuracy, 20% labels, mean +- std over {args.seeds} seeds of "
+          f"simulated set {args.set_seed}, regime {args.regime} (teacher {teacher:.3f})\n"
+          "| method | setting | video acc | GFLOPs | |\n|---|---|---|---|---|")
+    for r in rows:
+        mark = ("default" if r["default"] else "") + (
+            " chosen" if r["flags"] == best.get(r["method"]) else "")
+        print(f"| {r['method']} | {' '.join(r['flags'])} | {r['video_acc']:.3f} +- "
+              f"{r['video_std']:.3f} | {r['gflops']:.4f} | {mark.strip()} |")
+    save_result("tuning" + ("" if args.regime == "a" else f"_{args.regime}"), dict(
+        rows=rows, best=best, teacher=teacher, regime=args.regime, set_seed=args.set_seed,
+        seeds=args.seeds, minutes=(time.time() - t0) / 60, bench=BENCH, args=vars(args)))
+
+
+def bench_accuracy(args):
+    """Every --method (paper weights, and tuned where results/tuning.json chose otherwise), then
+    SKD with each part removed, with the same budget, data and labels.
+
+    Per seed and label fraction, the teacher is fine-tuned once (cross-entropy on D_L) and each
+    assistant trained once from it: by KD (TAKD's teacher assistant) and by SKD (SKD's first link,
+    shared by SKD's ablations, which thus change the last link only); every method loads them with
+    --teacher-weights, so the tables compare the distillation into the student alone.
+    The (fraction, seed) groups run in --jobs processes of 2 / jobs threads each (small models use
+    two single-threaded processes better than one two-threaded one). Each run is the real
+    train.py; its folder is results/runs/<simulated set>/p<fraction>_s<seed>/<name>.
+    """
+    t0 = time.time()
+    tuned = {}
+    if os.path.isfile(args.tuning):
+        with open(args.tuning) as f:
+            tuning = json.load(f)
+        if tuning["set_seed"] == args.set_seed:
+            sys.exit(f"error: {args.tuning} was tuned on --set-seed {args.set_seed}, the set "
+                     "reported here: tune on another set (python grid.py tune)")
+        if tuning["regime"] != args.regime:
+            sys.exit(f"error: {args.tuning} was tuned on regime {tuning['regime']}, this is "
+                     f"regime {args.regime}: pass --tuning results/tuning_{args.regime}.json")
+        tuned = tuning["best"]
+    root, backbone = _prepare(args)
+    groups = [(f, s, _jobs(args, f, tuned)) for f in args.fractions
+              for s in range(args.headline_seeds if f == args.ablation_fraction else args.seeds)]
+    runs = _run_groups(args, root, backbone, groups, t0)
+    rows = []
+    for name in dict.fromkeys(r["name"] for r in runs):
+        for fraction in args.fractions:
+            rs = [r for r in runs if r["name"] == name and r["fraction"] == fraction]
+            if rs:
+                (va, vs), (ca, cs) = (_mean_std([r[k] for r in rs])
+                                      for k in ("video_acc", "clip_acc"))
+                rows.append(dict(name=name, kind=rs[0]["kind"], fraction=fraction, seeds=len(rs),
+                                 arch=rs[0]["arch"], gflops=rs[0]["gflops"], video_acc=va,
+                                 video_std=vs, clip_acc=ca, clip_std=cs,
+                                 minutes=_mean_std([r["seconds"] / 60 for r in rs])[0]))
+
+    def cell(r, key):
+        return f"{r[key]:.3f} +- {r[key.replace('acc', 'std')]:.3f}" if r else "-"
+
+    fractions = [f"{f:g}" for f in args.fractions]
+    for key, what in (("video_acc", "video"), ("clip_acc", "clip")):
+        print(f"\nStudent {what} accuracy (teacher and assistants: their own), mean +- std over "
+              f"{args.seeds} seed(s); columns: label fraction\n| method | "
+              + " | ".join(fractions) + " | min / run |\n|---|" + "---|" * (len(fractions) + 1))
+        for name in dict.fromkeys(r["name"] for r in rows if r["kind"] != "ablation"):
+            mine = {r["fraction"]: r for r in rows if r["name"] == name}
+            cells = [cell(mine.get(f), key) for f in args.fractions]
+            minutes = np.mean([r["minutes"] for r in mine.values()])
+            print(f"| {name} | " + " | ".join(cells) + f" | {minutes:.2f} |")
+    print(f"\nSKD with one part removed (or added), {args.ablation_fraction:g} of the labels\n"
+          "| variant | video acc | clip acc | min / run |\n|---|---|---|---|")
+    for r in rows:
+        if r["kind"] == "ablation" or (r["name"], r["fraction"]) == ("skd", args.ablation_fraction):
+            print(f"| {r['name']} | {cell(r, 'video_acc')} | {cell(r, 'clip_acc')} | "
+                  f"{r['minutes']:.2f} |")
+    paired = _paired(runs, rows, args.ablation_fraction)
+    minutes = (time.time() - t0) / 60
+    trained = sum(r["seconds"] for r in runs) / 60
+    print(f"\nwall time of this call {minutes:.1f} min (finished runs in results/runs are reused); "
+          f"the {len(runs)} runs took {trained:.0f} process-minutes in all, {args.jobs} at a time")
+    save_result("accuracy", dict(rows=rows, runs=runs, paired=paired, tuned=tuned, args=vars(args),
+                           bench=BENCH, minutes=minutes, run_minutes=trained))
+    _plot_accuracy(rows, args.ablation_fraction)
+
+
+def _paired(runs, rows, fraction):
+    """SKD against the best other method at `fraction` (by mean video accuracy), seed by seed:
+    the same teacher, split and clips, so the per-seed difference removes their variance."""
+    means = {r["name"]: r["video_acc"] for r in rows
+             if r["fraction"] == fraction and r["kind"] in ("method", "tuned")}
+    if "skd" not in means or len(means) < 2:
+        return None
+    best = max((n for n in means if n != "skd"), key=means.get)
+    acc = {(r["name"], r["seed"]): r["video_acc"] for r in runs if r["fraction"] == fraction}
+    seeds = sorted(s for n, s in acc if n == "skd" and (best, s) in acc)
+    diffs = [acc["skd", s] - acc[best, s] for s in seeds]
+    mean, std = _mean_std(diffs)
+    print(f"\nSKD - {best} (the best other method), video accuracy, {fraction:g} of the labels, "
+          f"seed by seed: {', '.join(f'{d:+.3f}' for d in diffs)}; mean {mean:+.3f} +- {std:.3f}; "
+          f"SKD leads on {sum(d > 0 for d in diffs)} of {len(diffs)} seeds")
+    return dict(best=best, seeds=seeds, diffs=diffs, mean=mean, std=std,
+                skd_leads=sum(d > 0 for d in diffs))
+
+
+def _plot_accuracy(rows, fraction):
+    """results/accuracy.png and results/efficiency.png, when matplotlib is importable."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no plots (pip install matplotlib)")
+        return
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name in dict.fromkeys(r["name"] for r in rows if r["kind"] == "method"):
+        rs = sorted((r for r in rows if r["name"] == name), key=lambda r: r["fraction"])
+        x, y = [r["fraction"] for r in rs], np.array([r["video_acc"] for r in rs])
+        sd = np.array([r["video_std"] for r in rs])
+        line, = ax.plot(x, y, "o-", label=name, lw=2.5 if name == "skd" else 1)
+        ax.fill_between(x, y - sd, y + sd, color=line.get_color(), alpha=0.12)
+    rs = sorted((r for r in rows if r["name"] == "teacher (ce)"), key=lambda r: r["fraction"])
+    ax.plot([r["fraction"] for r in rs], [r["video_acc"] for r in rs], "k--x", label="teacher")
+    ax.set(xscale="log", xlabel="label fraction p", ylabel="student video accuracy")
+    ax.set_xticks([r["fraction"] for r in rs], [f"{r['fraction']:g}" for r in rs])
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(os.path.join("results", "accuracy.png"), dpi=120)
+    if not any(r["fraction"] == fraction for r in rows):  # no ablation table in this grid
+        fraction = min(r["fraction"] for r in rows)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for r in rows:
+        if r["fraction"] == fraction and (r["kind"] == "cascade" or r["name"] in ("kd", "skd")):
+            ax.errorbar(r["gflops"], r["video_acc"], yerr=r["video_std"], fmt="o", capsize=3)
+            ax.annotate(f"{r['arch']}, {r['name']}", (r["gflops"], r["video_acc"]), fontsize=7,
+                        xytext=(4, 4), textcoords="offset points")
+    ax.set(xscale="log", xlabel="GFLOPs per clip", ylabel="video accuracy",
+           title=f"models of the cascade, {fraction:g} of the labels")
+    fig.tight_layout()
+    fig.savefig(os.path.join("results", "efficiency.png"), dpi=120)
+    print("wrote results/accuracy.png and results/efficiency.png")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="grid", required=True)
+    grid = argparse.ArgumentParser(add_help=False)  # shared by `accuracy` and `tune`
+    grid.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    grid.add_argument("--epochs", type=int, default=BENCH["epochs"], help="per student/assistant")
+    grid.add_argument("--teacher-epochs", type=int, default=BENCH["teacher_epochs"],
+                      help="fine-tuning of the pretrained teacher on D_L")
+    grid.add_argument("--pretrain-epochs", type=int, default=BENCH["pretrain_epochs"])
+    grid.add_argument("--max-steps-per-epoch", type=int, default=None)
+    grid.add_argument("--jobs", type=int, default=2, help="(fraction, seed) groups in parallel")
+    grid.add_argument("--videos-per-class", type=int, default=BENCH["videos_per_class"])
+    grid.add_argument("--regime", default="a", choices=sorted(REGIMES),
+                      help="a: translation / rotation classes; b: the other six motions")
+    grid.add_argument("--quick", action="store_true",
+                      help="one seed, 20%% labels, 2 epochs of 10 steps per model: a smoke test")
+    a = sub.add_parser("accuracy", parents=[grid],
+                       help="every method and SKD ablation, over seeds and fractions")
+    a.add_argument("--fractions", type=float, nargs="+", default=[0.1, 0.2, 1.0])
+    a.add_argument("--seeds", type=int, default=3, help="seeds at the other fractions")
+    a.add_argument("--headline-seeds", type=int, default=5, help="seeds at --ablation-fraction")
+    a.add_argument("--ablation-fraction", type=float, default=0.2,
+                   help="label fraction of the ablation table and of the paired comparison")
+    a.add_argument("--set-seed", type=int, default=0,
+                   help="seed of the simulated set reported (tuning used --set-seed 1)")
+    a.add_argument("--tuning", default="results/tuning.json",
+                   help="the tuned baseline settings (python grid.py tune); absent: none")
+    t = sub.add_parser("tune", parents=[grid], help="each baseline's main weight on a tuning set")
+    t.add_argument("--seeds", type=int, default=2)
+    t.add_argument("--set-seed", type=int, default=1, help="the tuning set: never the reported one")
+    args = p.parse_args()
+    if args.quick:
+        args.fractions, args.seeds, args.headline_seeds, args.max_steps_per_epoch = [0.2], 1, 1, 10
+        args.epochs, args.teacher_epochs, args.pretrain_epochs = 2, 2, 2
+    {"accuracy": bench_accuracy, "tune": bench_tune}[args.grid](args)
+
+
+if __name__ == "__main__":
+    main()

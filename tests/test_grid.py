@@ -1,0 +1,170 @@
+"""grid.py: the accuracy grid end to end on a tiny simulated set, and the run cache that decides
+when a finished run may be reused (the same settings, weight-file contents, data and code)."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import torch
+
+import config
+import grid
+import synthetic
+import train
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_accuracy_benchmark_runs_the_grid_and_reuses_finished_runs(tmp_path):
+    """The accuracy grid end to end on a tiny simulated set: pretrained and shared teacher, SKD's
+    shared assistant (the KD-trained one only when takd is asked for), every requested method,
+    the six SKD ablations at the ablation fraction, tables and JSON; a second call (in worker
+    processes) reuses every finished run."""
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = [sys.executable, os.path.join(REPO, "grid.py"), "accuracy", "--quick",
+           "--videos-per-class", "5", "--methods", "ce", "skd", "--jobs", "1"]
+    out = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    with open(tmp_path / "results" / "accuracy.json") as f:
+        result = json.load(f)
+    rows = {(r["kind"], r["name"]): r for r in result["rows"]}
+    ablations = ["joint schedule", "no correlation (Eq. C)", "no distribution loss (Eq. D)",
+                 "no cascade", "no pseudo-labels", "hybrid paths on"]
+    assert sorted(rows) == sorted([("cascade", "teacher (ce)"),
+                                   ("cascade", "assistant (skd)"), ("method", "ce"),
+                                   ("method", "skd")]
+                                  + [("ablation", f"skd, {n}") for n in ablations])
+    for r in result["rows"]:
+        assert r["fraction"] == 0.2 and r["seeds"] == 1 and r["video_std"] == 0.0
+        assert 0 <= r["video_acc"] <= 1 and 0 <= r["clip_acc"] <= 1 and r["minutes"] > 0
+    for r in result["runs"]:  # each run: its key, and the accuracy of every model it holds
+        assert len(r["run_key"]) == 16 and r["models"][-1]["video_acc"] == r["video_acc"]
+        assert [m["role"] for m in r["models"]][0] in ("teacher", "student")
+    skd_run = next(r for r in result["runs"] if r["name"] == "skd")
+    assert [m["role"] for m in skd_run["models"]] == ["teacher", "assistant", "student"]
+    assert result["paired"]["best"] == "ce" and result["paired"]["seeds"] == [0]
+    # the student of every method is the cascade's last model; teacher and assistant are shared
+    archs = {r["name"]: r["arch"] for r in result["rows"]}
+    assert archs.pop("teacher (ce)") == "r3d18_w0.25"
+    assert archs.pop("assistant (skd)") == "r3d10_w0.25"
+    assert set(archs.values()) == {"r3d10_w0.125"}
+    assert "| method | 0.2 | min / run |" in out.stdout and "| skd, no cascade | 0." in out.stdout
+    group = tmp_path / "results" / "runs" / "synthetic_bench_v5_s0" / "p0.2_s0"
+    def loaded(name):  # the --teacher-weights of a run, and how many models it loaded
+        with open(group / name / "metrics.jsonl") as f:
+            events = [json.loads(line) for line in f]
+        files = events[0]["config"]["teacher_weights"].split(",")
+        assert sum(e["event"] == "weights" for e in events) == len(files)
+        return [os.path.relpath(tmp_path / p, group) for p in files]
+
+    teacher = os.path.join("teacher", "model0_r3d18_w0.25.pt")
+    assert loaded("skd") == [teacher, os.path.join("assistant_skd", "model1_r3d10_w0.25.pt")]
+    assert loaded("skd_joint-schedule") == loaded("skd")  # SKD's ablations share its assistant
+    assert loaded("skd_no-cascade") == loaded("ce") == [teacher]
+    stamps = {p: p.stat().st_mtime_ns for p in group.glob("*/summary.json")}
+    assert len(stamps) == 2 + 2 + 6  # teacher, assistant, ce, skd, the ablations
+    assert not (group / "assistant").exists()  # TAKD's assistant: not needed, not trained
+    again = subprocess.run(cmd[:-1] + ["2"], cwd=tmp_path, env=env, capture_output=True,
+                           text=True, timeout=600)  # --jobs 2: the worker pool, nothing to train
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert {p: p.stat().st_mtime_ns for p in group.glob("*/summary.json")} == stamps
+    with open(tmp_path / "results" / "accuracy.json") as f:
+        assert json.load(f)["rows"] == result["rows"]
+
+
+# ------------------------------------------------------------------------------- the run cache
+TINY = ["--dataset", "hmdb51", "--clip-len", "4", "--frame-stride", "1", "--resize", "32",
+        "--crop-size", "24", "--eval-clips", "1", "--eval-crops", "1", "--pl-clips", "1",
+        "--batch-size", "4", "--epochs", "1", "--max-steps-per-epoch", "2", "--workers", "0",
+        "--log-every", "1000", "--label-fraction", "0.5", "--device", "cpu"]
+ARCH = "r3d10_w0.125"
+
+
+def test_run_cache_reuses_only_a_run_of_the_same_key(tmp_path, monkeypatch, capsys):
+    """The same folder name is reused only for the same settings, the same weight file contents
+    and the same code; otherwise the old folder is set aside (kept) and the run trained again."""
+    root = tmp_path / "set"
+    synthetic.make_synthetic(str(root), classes=3, videos_per_class=4, frames=8, size=32,
+                             difficulty=0.3, seed=0, quiet=True)
+    common = TINY + ["--data-root", str(root)]
+    teacher = grid.cached_run(str(tmp_path / "teacher"), common + ["--method", "ce",
+                                                                    "--cascade", ARCH])
+    weights = tmp_path / "teacher.pt"  # the file the student loads: its content will change
+    shutil.copy(tmp_path / "teacher" / f"model0_{ARCH}.pt", weights)
+    student = common + ["--method", "kd", "--cascade", f"{ARCH},{ARCH}", "--teacher-weights",
+                        str(weights)]
+    out = tmp_path / "student"
+    first = grid.cached_run(str(out), student)
+    assert first["run_key"] != teacher["run_key"]
+    with open(out / "run_key.json") as f:
+        key = json.load(f)
+    assert key["hash"] == first["run_key"] and key["config"]["lr"] == 0.01
+    assert "out" not in key["config"] and len(key["weights"]) == 1 and "losses.py" in key["code"]
+
+    trained = []
+    real_main = train.main
+    monkeypatch.setattr(train, "main", lambda argv: trained.append(argv) or real_main(argv))
+    assert grid.cached_run(str(out), student) == first  # same key: reused, nothing trained
+    assert trained == []
+
+    # same folder name, same flags, another --teacher-weights content: not reused
+    state = torch.load(weights, weights_only=True)
+    torch.save({k: v + 0.01 if v.is_floating_point() else v for k, v in state.items()}, weights)
+    second = grid.cached_run(str(out), student)
+    assert len(trained) == 1 and second["run_key"] != first["run_key"]
+    msg = capsys.readouterr().out
+    assert "weights[0]: changed" in msg and "set aside" in msg and f"{out}.stale1" in msg
+    with open(tmp_path / "student.stale1" / "summary.json") as f:  # the old run is kept
+        assert json.load(f)["models"] == first["models"]
+
+    # another flag: the difference is named
+    grid.cached_run(str(out), student + ["--lr", "0.02"])
+    assert "config.lr: 0.01 -> 0.02" in capsys.readouterr().out
+    assert (tmp_path / "student.stale2" / "summary.json").is_file() and len(trained) == 2
+
+
+def test_key_differences_names_each_change():
+    a = dict(config=dict(lr=0.01, tau=4.0), weights=["aa", "bb"], code={"losses.py": "1"}, hash="x")
+    b = dict(config=dict(lr=0.01, tau=2.0), weights=["aa", "cc"], code={"losses.py": "2"}, hash="y")
+    assert config.key_differences(a, b) == ["code.losses.py: changed", "config.tau: 4.0 -> 2.0",
+                                               "weights[1]: changed"]
+    assert config.key_differences(a, a) == []
+
+
+def test_code_hash_ignores_comments_and_docstrings_only(tmp_path):
+    a, b, c = tmp_path / "a.py", tmp_path / "b.py", tmp_path / "c.py"
+    a.write_text('"""Module."""\nx = 1  # one\n\n\ndef f():\n    """Doc."""\n    return x\n')
+    b.write_text('"""Other words."""\n# a comment\nx = 1\n\n\ndef f():\n    return x\n')
+    c.write_text('"""Module."""\nx = 2  # one\n\n\ndef f():\n    """Doc."""\n    return x\n')
+    assert config.code_hash(a) == config.code_hash(b)
+    assert config.code_hash(a) != config.code_hash(c)
+
+
+def test_tune_runs_each_setting_and_picks_the_best(tmp_path):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = [sys.executable, os.path.join(REPO, "grid.py"), "tune", "--quick",
+           "--videos-per-class", "5", "--methods", "at", "--jobs", "1"]
+    out = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    with open(tmp_path / "results" / "tuning.json") as f:
+        result = json.load(f)
+    assert [r["flags"] for r in result["rows"]] == grid.TUNING["at"]
+    assert [r["default"] for r in result["rows"]] == [False, True, False, False, False]
+    assert result["best"]["at"] in grid.TUNING["at"] and result["set_seed"] == 1
+    acc = {tuple(r["flags"]): r["video_acc"] for r in result["rows"]}
+    assert acc[tuple(result["best"]["at"])] == max(acc.values())
+    assert (tmp_path / "results" / "runs" / "synthetic_bench_v5_s1" / "p0.2_s0" /
+            "at_at-weight-1000_at-substages-1,2" / "summary.json").is_file()
+    assert "| at | --at-weight 1000 | " in out.stdout
+
+
+def test_jobs_add_a_tuned_row_only_where_tuning_moved_the_weight():
+    import types
+    args = types.SimpleNamespace(methods=["kd", "at", "skd"], ablation_fraction=0.2)
+    tuned = {"kd": ["--lambda-kd", "1"], "at": ["--at-weight", "10"]}  # kd: the paper's value
+    names = [n for n, _, _ in grid._jobs(args, 0.1, tuned)]
+    assert names == ["kd", "at", "skd", "at (tuned)"]
+    assert grid._jobs(args, 0.1, tuned)[3] == ("at (tuned)", "tuned",
+                                               ["--method", "at", "--at-weight", "10"])
+    assert len(grid._jobs(args, 0.2, tuned)) == 4 + len(grid.ABLATIONS)
