@@ -46,8 +46,10 @@ class Args:
     cascade: str = arg(None, "architectures, teacher first, student last, comma-separated")
     teacher_weights: str = arg(None, "weights of the first model(s) of the cascade, comma-separated "
                                "(torchvision K400 files or model<j>_*.pt of an earlier run)")
+    pretrain_epochs: int = arg(None, "simulated set, no --teacher-weights: epochs of the teacher's "
+                               "pretraining (all labels, the other motions; cached), 0 = none")
     teacher_epochs: int = arg(None, "epochs for a loaded teacher: default 0, or --epochs when its "
-                              "last layer had to be re-initialised for a new number of classes")
+                              "last layer is new (other classes, or a backbone without one)")
     tau: float = arg(4.0, "logit temperature of KD (Sec. 6)")
     tau_f: float = arg(4.0, "feature temperature of Eq. D")
     gamma: float = arg(1.0, "weight of Eq. C inside L_sub (Sec. 2c)")
@@ -78,7 +80,7 @@ class Args:
     no_pseudo: bool = arg(False, "no pseudo-labels for the unlabelled videos (Sec. 5)")
     hybrid: bool = arg(False, "add the hybrid-path KD term in the last phase (Sec. 3)")
     # -- pseudo-labels (Sec. 5)
-    pl_clips: int = arg(4, "K clips per video (and their flips) for the pseudo-labels")
+    pl_clips: int = arg(None, "K clips per video (and their flips) for the pseudo-labels")
     pl_temperature: float = arg(0.5, "sharpening temperature T_s")
     pl_threshold: float = arg(0.8, "confidence threshold tau_conf")
     pl_rho: float = arg(1.0, "class cap: at most ceil(rho * n_k) videos per predicted class")
@@ -127,7 +129,8 @@ def fill_defaults(a):
                       ("eval_clips", "eval_clips"), ("eval_crops", "eval_crops"),
                       ("label_fraction", "label_fraction"), ("cascade", "cascade"),
                       ("epochs", "epochs"), ("batch_size", "batch_size"), ("lr", "lr"),
-                      ("optimizer", "optimizer"), ("weight_decay", "weight_decay")]:
+                      ("optimizer", "optimizer"), ("weight_decay", "weight_decay"),
+                      ("pl_clips", "pl_clips"), ("pretrain_epochs", "pretrain_epochs")]:
         if getattr(a, name) is None:
             setattr(a, name, preset[key])
     if a.method not in METHODS:
@@ -144,7 +147,7 @@ def fill_defaults(a):
         fail(f"--label-fraction must be in (0, 1], got {a.label_fraction}")
     if not 0 <= a.label_noise < 1:
         fail(f"--label-noise must be in [0, 1), got {a.label_noise}")
-    for name in ("epochs", "teacher_epochs", "max_steps_per_epoch", "workers",
+    for name in ("epochs", "teacher_epochs", "pretrain_epochs", "max_steps_per_epoch", "workers",
                  "memory_cache_gb"):
         if getattr(a, name) is not None and getattr(a, name) < 0:
             fail(f"--{name.replace('_', '-')} must be >= 0, got {getattr(a, name)}")

@@ -23,8 +23,8 @@ import numpy as np
 # at random), so the usual flip augmentation and the flipped views of Sec. 5 keep the label.
 MOTIONS = ["up_slow", "up_fast", "down_slow", "down_fast", "sideways", "rotate", "grow",
            "shrink", "orbit", "bounce", "shake", "pulse"]
-SYNTHETIC_DEFAULTS = dict(classes=10, videos_per_class=120, frames=24, size=32, difficulty=0.2,
-                          seed=0, first_class=0)
+SYNTHETIC_DEFAULTS = dict(classes=6, videos_per_class=140, frames=24, size=32, difficulty=0.1,
+                          seed=0, first_class=0)  # 6 classes: the other 6 motions pretrain the teacher
 
 
 def _shape_mask(shape, u, v):
@@ -140,8 +140,8 @@ def write_video(path, frames, fps=25, codec="mpeg4", gop=16):
     container.close()
 
 
-def make_synthetic(out, classes=10, videos_per_class=120, frames=24, size=32, difficulty=0.2,
-                   seed=0, first_class=0, quiet=False):
+def make_synthetic(out, classes=6, videos_per_class=140, frames=24, size=32, difficulty=0.1,
+                   seed=0, first_class=0, quiet=False):  # the defaults: SYNTHETIC_DEFAULTS
     """Write the simulated data set in the HMDB51 layout, with 3 folds of 70/30 split files.
 
     The classes are MOTIONS[first_class:first_class + classes]: two sets with disjoint classes

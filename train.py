@@ -31,9 +31,10 @@ from torch.utils.data import DataLoader
 import data
 from cascade import (S, Distiller, cascade_models, freeze, lr_at,
                      phase_at, phase_span, phase_starts)
-from config import Args, parse_args
+from config import Args, parse_args, run_key
 from models import build_model, count_flops, count_params, cpu_latency, load_pretrained
 from pseudolabel import format_report, predict_videos, refresh
+from synthetic import MOTIONS, ensure_synthetic
 from video import cache_frames
 
 
@@ -122,6 +123,51 @@ def load_videos(run):
     cache = cache_frames(train_videos + test_videos, a.memory_cache_gb * 2 ** 30,
                          os.cpu_count() or 1)
     return train_videos, test_videos, classes, cache
+
+
+def pretrained_teacher(a):
+    """Sec. 9: the simulated set's stand-in for Kinetics-400 weights. The teacher is trained once,
+    with all labels, on a twin set of the other motions (no class in common, `<root>_pretrain`),
+    and its backbone, without the last layer, is returned as --teacher-weights; build_student then
+    fine-tunes it on D_L for --epochs with a new last layer. The run lives in
+    runs/pretrain_<key>: its key (config.run_key) holds every setting and the code, so a change of
+    either trains it again, and an interrupted pretraining resumes. -> path of the backbone."""
+    if not os.path.isfile(os.path.join(a.data_root, "synthetic.json")):
+        ensure_synthetic(a.data_root)  # as data.load_dataset would, a moment later
+    with open(os.path.join(a.data_root, "synthetic.json")) as f:
+        params = {"first_class": 0, **json.load(f)}
+    first, n = params["first_class"], params["classes"]
+    other = first + n if first + 2 * n <= len(MOTIONS) else 0  # the next n motions, else the first
+    if other < first + n and first < other + n:
+        sys.exit(f"error: {a.data_root} uses {n} of the {len(MOTIONS)} motions, which leaves no "
+                 "disjoint set to pretrain its teacher on: pass --pretrain-epochs 0 (teacher from "
+                 "scratch) or a set of at most 6 classes")
+    if world_info()[1] > 1:
+        sys.exit("error: the teacher's pretraining runs in one process: run the same command once "
+                 "with python instead of torchrun (it is cached), or pass --pretrain-epochs 0")
+    twin = a.data_root.rstrip("/\\") + "_pretrain"
+    ensure_synthetic(twin, **{**params, "first_class": other})
+    arch = a.cascade.split(",")[0]
+    argv = ["--dataset", "synthetic", "--data-root", twin, "--method", "ce", "--cascade", arch,
+            "--label-fraction", "1", "--epochs", str(a.pretrain_epochs), "--pretrain-epochs", "0",
+            "--eval-every", "1000", "--seed", "0", "--workers", str(a.workers),
+            "--device", a.device, "--memory-cache-gb", str(a.memory_cache_gb)]
+    for name in ("clip_len", "frame_stride", "resize", "crop_size", "eval_clips", "batch_size",
+                 "lr", "optimizer", "weight_decay", "max_steps_per_epoch"):
+        if getattr(a, name) is not None:  # the clips and optimisation of the run it serves
+            argv += ["--" + name.replace("_", "-"), str(getattr(a, name))]
+    key = run_key(parse_args(argv + ["--out", os.devnull]))  # parsed and checked as any run
+    out = os.path.join("runs", f"pretrain_{key['hash']}")
+    backbone = os.path.join(out, f"backbone_{arch}.pt")
+    if not os.path.isfile(backbone):
+        print(f"pretraining the teacher {arch} once on {twin} "
+              f"({', '.join(MOTIONS[other:other + n])}), into {out} ...", flush=True)
+        again = ["--resume"] if os.path.isfile(os.path.join(out, "checkpoint.pt")) else []
+        main(argv + again + ["--out", out])
+        state = torch.load(os.path.join(out, f"model0_{arch}.pt"), map_location="cpu",
+                           weights_only=True)
+        save_atomic({k: v for k, v in state.items() if not k.startswith("fc.")}, backbone)
+    return backbone
 
 
 def weak_split(run, train_videos, num_classes):
@@ -255,7 +301,8 @@ def efficiency(model, a):
 def build_student(run, name, arch, num_classes, weights=None):
     """Model `arch`, from `weights` when given (the first models of a cascade may be loaded)
     -> (model, epochs to train it). A loaded model is fine-tuned only when its last layer is
-    new (another number of classes), unless --teacher-epochs says otherwise."""
+    new (another number of classes, or a file without one), unless --teacher-epochs says
+    otherwise."""
     a = run.a
     student = build_model(arch, num_classes).to(run.device)
     epochs = a.epochs
@@ -263,7 +310,9 @@ def build_student(run, name, arch, num_classes, weights=None):
         report = load_pretrained(student, weights)
         run.log("weights", f"{name}: loaded {len(report['loaded'])} tensors from {weights}",
                 report={k: len(v) for k, v in report.items()})
-        new_head = bool(report["reinitialised"])
+        # a last layer that had to be re-initialised (other classes) or that the file lacks
+        # (a backbone, like pretrained_teacher's) is new: the model is fine-tuned
+        new_head = any(k.startswith("fc.") for k in report["reinitialised"] + report["missing"])
         epochs = a.teacher_epochs if a.teacher_epochs is not None else (a.epochs if new_head
                                                                          else 0)
     if run.device.type == "cuda":
@@ -468,6 +517,9 @@ def summarise(run, roles, archs, finished, state, classes):
 def main(argv=None):
     t_start = time.time()
     a = parse_args(argv)
+    if a.dataset == "synthetic" and a.pretrain_epochs and not a.teacher_weights and \
+            len(a.cascade.split(",")) > 1:
+        a.teacher_weights = pretrained_teacher(a)  # Sec. 9: the stand-in for K400 weights
 
     # ------------------------------------------------------------------ set-up
     run = set_up(a, t_start)

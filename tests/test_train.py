@@ -488,3 +488,37 @@ def test_nan_stop_under_amp_names_autocast_first():
     assert "\n" not in msg and "run/checkpoint.pt" in msg
     assert "--amp" in msg and "autocast" in msg and "without --amp" in msg
     assert msg.index("autocast") < msg.index("lower --lr")  # autocast first, the lr second
+
+
+# ------------------------------------------------------------------------------- the simulated teacher
+def test_simulated_teacher_is_pretrained_once_on_the_other_motions(tmp_path, monkeypatch):
+    """Sec. 9: with --dataset synthetic and no --teacher-weights, the teacher starts from a model
+    trained once, with all labels, on a twin set of the other motions; the pretraining is cached
+    under its key (reused across seeds, trained again for other settings)."""
+    monkeypatch.chdir(tmp_path)  # runs/ is relative to the working directory
+    root = tmp_path / "sim"
+    synthetic.make_synthetic(str(root), classes=3, videos_per_class=4, frames=12, size=32,
+                             difficulty=0.3, seed=0, quiet=True)
+    flags = [a for a in TINY if a not in ("--dataset", "hmdb51")]
+    common = ["--dataset", "synthetic", "--data-root", str(root), "--pretrain-epochs", "1",
+              "--method", "kd", "--cascade", CASCADE2, *flags]
+    train.main(common + ["--out", str(tmp_path / "a")])
+    with open(tmp_path / "sim_pretrain" / "synthetic.json") as f:
+        twin = json.load(f)
+    assert twin["first_class"] == 3 and twin["classes"] == 3  # motions 3..5: none of the set's
+    pretrain = list((tmp_path / "runs").glob("pretrain_*"))
+    assert len(pretrain) == 1 and (pretrain[0] / f"backbone_{ARCH}.pt").is_file()
+    backbone = torch.load(pretrain[0] / f"backbone_{ARCH}.pt", weights_only=True)
+    assert not any(k.startswith("fc.") for k in backbone)  # the other motions' classifier is gone
+    events = metrics_of(tmp_path / "a")
+    loaded = next(e for e in events if e["event"] == "weights")
+    assert loaded["report"]["missing"] == 2  # fc.weight, fc.bias: a new last layer
+    assert events[0]["config"]["teacher_weights"].endswith(f"backbone_{ARCH}.pt")
+    assert train_lines(tmp_path / "a", 0)  # the teacher is fine-tuned on D_L, then distilled
+    stamp = (pretrain[0] / "summary.json").stat().st_mtime_ns
+
+    train.main(common + ["--seed", "1", "--out", str(tmp_path / "b")])  # another seed: reused
+    assert list((tmp_path / "runs").glob("pretrain_*")) == pretrain
+    assert (pretrain[0] / "summary.json").stat().st_mtime_ns == stamp
+    train.main(common + ["--lr", "0.02", "--out", str(tmp_path / "c")])  # another lr: retrained
+    assert len(list((tmp_path / "runs").glob("pretrain_*"))) == 2
