@@ -57,7 +57,7 @@ class Args:
     lambda_feat: float = arg(1.0, "weight of the balanced substage losses (Sec. 6)")
     lambda_hyb: float = arg(1.0, "weight of the hybrid-path KD term (Sec. 3)")
     # -- the baselines' weights (Sec. 7): their papers' defaults as mdistiller reproduces them;
-    #    benchmark.py tune searches each on a tuning set. kd and takd use --lambda-kd, cwd
+    #    grid.py tune searches each on a tuning set. kd and takd use --lambda-kd, cwd
     #    --lambda-feat.
     fitnet_weight: float = arg(100.0, "FitNets: MSE weight on the hint, substage 2 (Romero et al.)")
     at_weight: float = arg(1000.0, "AT: weight of the attention-map loss (Zagoruyko and Komodakis, "
