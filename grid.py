@@ -26,6 +26,7 @@ import torch
 
 import data
 import train
+from synthetic import SYNTHETIC_DEFAULTS
 from cascade import METHODS
 from config import key_differences, parse_args, run_key
 
@@ -59,8 +60,9 @@ ABLATIONS = {"joint schedule": ["--joint"], "no correlation (Eq. C)": ["--no-cor
 # `python train.py` is one cell of this grid. As on real data, where the teacher starts from
 # Kinetics-400 weights, the teacher is pretrained once, with all labels, on a second simulated set
 # of the 6 *other* motions (no class in common), then fine-tuned on D_L.
-BENCH = dict(classes=6, videos_per_class=140, difficulty=0.1, clip_len=4, frame_stride=3,
-             eval_clips=2, pl_clips=2, pretrain_epochs=30, teacher_epochs=10, epochs=10)
+BENCH = dict(**{k: SYNTHETIC_DEFAULTS[k] for k in ("classes", "videos_per_class", "difficulty")},
+             **{k: data.DATASETS["synthetic"][k] for k in ("epochs", "pretrain_epochs")},
+             teacher_epochs=data.DATASETS["synthetic"]["epochs"])  # clips: train.py's defaults
 
 
 def _mean_std(values):
@@ -148,9 +150,7 @@ def _tune_jobs(args):
 
 
 def _common(root, args):
-    flags = ["--data-root", root, "--workers", "0", "--log-every", "120"]
-    for k in ("clip_len", "frame_stride", "eval_clips", "pl_clips"):
-        flags += ["--" + k.replace("_", "-"), str(BENCH[k])]
+    flags = ["--data-root", root, "--workers", "0", "--log-every", "120"]  # clips: the defaults
     if args.max_steps_per_epoch:
         flags += ["--max-steps-per-epoch", str(args.max_steps_per_epoch)]
     return flags
@@ -179,12 +179,12 @@ def _group(args, root, pretrained, fraction, seed, threads, jobs):
                                      for r in summary["models"]]))  # loaded ones included
 
         teacher = os.path.join(folder, "teacher", f"model0_{teacher_arch}.pt")
-        record("teacher (ce)", "cascade", cached_run(os.path.dirname(teacher), common + [  # eval once
+        record("teacher (ce)", "cascade", cached_run(os.path.dirname(teacher), common + [
             "--method", "ce", "--cascade", teacher_arch, "--teacher-weights", pretrained,
-            "--teacher-epochs", str(args.teacher_epochs), "--eval-every", "1000"]))
+            "--teacher-epochs", str(args.teacher_epochs), "--eval-every", "1000"]))  # eval once
         assistants = {}  # method -> its assistant, distilled from the teacher with that method
-        for method, name in (("kd", "assistant"), ("skd", "assistant_skd")):  # takd's, skd's
-            if not any(flags[1] == ("takd" if method == "kd" else "skd") for _, _, flags in jobs):
+        for method, name, user in (("kd", "assistant", "takd"), ("skd", "assistant_skd", "skd")):
+            if not any(flags[1] == user for _, _, flags in jobs):  # trained only when used
                 continue
             assistants[method] = os.path.join(folder, name, f"model1_{assistant_arch}.pt")
             record(f"assistant ({method})", "cascade", cached_run(os.path.dirname(
@@ -198,7 +198,8 @@ def _group(args, root, pretrained, fraction, seed, threads, jobs):
             weights = teacher
             if through:  # takd: the KD-trained assistant; skd and its ablations: SKD's own
                 weights += "," + assistants["kd" if flags[1] == "takd" else "skd"]
-            record(name, kind, cached_run(out, common + short + flags + ["--teacher-weights", weights]))
+            flags = common + short + flags + ["--teacher-weights", weights]
+            record(name, kind, cached_run(out, flags))
     return runs
 
 
