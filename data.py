@@ -102,6 +102,7 @@ LAYOUT = {
 }
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov")
 METADATA_FILE = "skd_metadata.json"  # beside the videos; see scan_videos
+PROBE_VERSION = 2  # entries probed by an older probe_video are probed again
 
 
 class DatasetError(RuntimeError):
@@ -120,6 +121,7 @@ class Video:
     fps: float = 0.0
     width: int = 0
     height: int = 0
+    table: video.FrameTable | None = None  # timestamps and keyframes of the full decode
 
 
 # -----------------------------------------------------------------------------
@@ -249,7 +251,8 @@ def _check_nonempty(name, root, classes, train, test):
 # Metadata: probed once per video, cached in <root>/skd_metadata.json
 
 def scan_videos(videos, root, workers=4):
-    """Fill in frame counts; drop (with one warning) videos that cannot be decoded.
+    """Fill in frame counts and frame tables (video.probe_video: one full decode per video); drop,
+    with one warning, the videos that cannot be decoded or are truncated.
 
     The probe results are cached in <root>/skd_metadata.json, keyed by path relative to root
     and invalidated by a change of file size or modification time, so the second start is fast.
@@ -268,11 +271,13 @@ def scan_videos(videos, root, workers=4):
     def probe(v):
         key = os.path.relpath(v.path, root)
         entry = cache.get(key)
-        if entry is None or entry.get("stamp") != stamp(v.path):
+        if (entry is None or entry.get("stamp") != stamp(v.path)
+                or entry.get("probe") != PROBE_VERSION):
             try:
-                entry = dict(stamp=stamp(v.path), **video.probe_video(v.path))
+                entry = dict(stamp=stamp(v.path), probe=PROBE_VERSION,
+                             **video.probe_video(v.path))
             except ValueError as e:
-                entry = dict(stamp=stamp(v.path), error=str(e))
+                entry = dict(stamp=stamp(v.path), probe=PROBE_VERSION, error=str(e))
         return key, entry
 
     with ThreadPoolExecutor(max(1, workers)) as pool:  # PyAV releases the GIL while demuxing
@@ -291,8 +296,8 @@ def scan_videos(videos, root, workers=4):
         if "error" in entry:
             bad.append(f"{key} ({entry['error']})")
         else:
-            good.append(Video(v.path, v.label, entry["num_frames"], entry["fps"],
-                              entry["width"], entry["height"]))
+            good.append(Video(v.path, v.label, entry["num_frames"], entry["fps"], entry["width"],
+                              entry["height"], video.FrameTable.from_json(entry["table"])))
     _warn_skipped(bad, "that cannot be decoded")
     return good
 

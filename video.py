@@ -1,19 +1,25 @@
 """Decode frames of a video file with PyAV: the one definition of a frame index.
 
-A frame's index is its place in presentation order, 0-based from the first frame of the stream.
-read_frames computes it from each decoded frame's timestamp (so B-frames and a start offset do not
-shift it); probe_video counts the frames that exist. Every clip of the project is a list of such
-indices: clip_indices for one clip (a random start in training), eval_starts for the K uniformly
-spaced clips of evaluation (METHOD.md Sec. 8) and of the multi-view pseudo-labels (Sec. 5 step 1).
-The data sets of data.py ask get_frames for them, which reads from the decoded-frame cache of
-cache_frames when a small data set (the simulated one, Sec. 9) fits in memory, and from the file
-with read_frames otherwise: the same frames either way.
+Frame i of a video is the i-th frame of a full sequential decode: the i-th frame that PyAV's
+`container.decode` gives when the file is read from its start. Frames hidden by an edit list and
+frames that an AVI marks as dropped are not frames; B-frames, start offsets, irregular timestamps
+and timestamp gaps change nothing. probe_video decodes each video once, counts its frames and
+records a FrameTable (the timestamp of every frame and which are keyframes; data.scan_videos
+caches it beside the videos); read_frames uses the table to start decoding at the keyframe
+before a clip, and accepts what that seek gives only when every decoded frame carries the
+timestamp the full decode gave it. Otherwise it decodes from the start: slower, never wrong.
+
+Every clip of the project is a list of such indices: clip_indices for one clip (a random start in
+training), eval_starts for the K uniformly spaced clips of evaluation (METHOD.md Sec. 8) and of the
+multi-view pseudo-labels (Sec. 5 step 1). The data sets of data.py ask get_frames for them, which
+reads from the decoded-frame cache of cache_frames when a small data set (the simulated one,
+Sec. 9) fits in memory, and from the file with read_frames otherwise: the same frames either way.
 
 Shapes: frames are uint8 (N, H, W, 3), RGB, as decoded; data.py turns them into clips (3, T, S, S).
 """
 import os
 from concurrent.futures import ThreadPoolExecutor
-from fractions import Fraction
+from dataclasses import dataclass
 
 import av
 import numpy as np
@@ -39,6 +45,48 @@ def eval_starts(num_frames, clip_len, stride, num_clips):
 
 
 # -----------------------------------------------------------------------------
+# The frame table: what a full decode saw, so that a seek can be checked against it
+
+@dataclass(frozen=True, eq=False)
+class FrameTable:
+    """Frame i of the full decode has timestamp pts[i] (stream time base); keys are the indices
+    of its keyframes. `seekable` when the timestamps strictly increase with i: then a timestamp
+    names exactly one frame, and a decode that starts at a keyframe can be checked frame by frame.
+    (Real files where it does not hold exist: AVI B-frames whose timestamps PyAV derives from the
+    decode order, phone MP4s whose B-frame timestamps disagree with it. They decode from the start.)
+    """
+    pts: np.ndarray   # int64 (n,)
+    keys: np.ndarray  # int64, ascending keyframe indices
+
+    def __eq__(self, other):
+        return (isinstance(other, FrameTable) and np.array_equal(self.pts, other.pts)
+                and np.array_equal(self.keys, other.keys))
+
+    @property
+    def seekable(self):
+        return len(self.pts) > 1 and bool(np.all(np.diff(self.pts) > 0))
+
+    def start_for(self, first):
+        """The last keyframe at or before frame `first`: where a seek for it should land."""
+        k = np.searchsorted(self.keys, first, side="right") - 1
+        return int(self.keys[k]) if k >= 0 else 0
+
+    def to_json(self):
+        """Compact: most videos have a constant step, stored as (first pts, step, count)."""
+        pts, keys = self.pts.tolist(), self.keys.tolist()
+        step = pts[1] - pts[0] if len(pts) > 1 else 1
+        if pts == list(range(pts[0], pts[0] + step * len(pts), step)) and step > 0:
+            return dict(pts_first=pts[0], pts_step=step, frames=len(pts), keys=keys)
+        return dict(pts=pts, keys=keys)
+
+    @classmethod
+    def from_json(cls, d):
+        pts = (np.arange(d["frames"], dtype=np.int64) * d["pts_step"] + d["pts_first"]
+               if "pts_step" in d else np.asarray(d["pts"], dtype=np.int64))
+        return cls(pts, np.asarray(d["keys"], dtype=np.int64))
+
+
+# -----------------------------------------------------------------------------
 # Clip decoding: seek to the keyframe before the clip, decode only up to its last frame
 
 def _default_threads():
@@ -46,52 +94,76 @@ def _default_threads():
     return 1 if get_worker_info() is not None else 0  # 0 = FFmpeg picks
 
 
-def read_frames(path, indices, threads=None):
-    """Decode frames `indices` (0-based, any order, repeats allowed) -> uint8 (N, H, W, 3).
+def _open(path, threads):
+    container = av.open(path)
+    stream = container.streams.video[0]
+    stream.codec_context.thread_count = _default_threads() if threads is None else threads
+    return container, stream
 
-    Seeks to the keyframe at or before the first wanted frame and stops at the last one, so a
-    clip costs about its own span plus at most one GOP, not the whole video. Frame numbers come
-    from presentation timestamps, so B-frames (H.264) and any start offset are handled. Frames
-    past the real end of a video (a header that overstates its length) repeat the last frame.
+
+def read_frames(path, indices, threads=None, table=None):
+    """Frames `indices` of the full sequential decode (0-based, any order, repeats allowed)
+    -> uint8 (N, H, W, 3). Indices past the last frame give the last frame.
+
+    With the video's FrameTable (from probe_video) and timestamps that allow it, decoding starts
+    at the keyframe before the first wanted frame and stops at the last one, so a clip costs about
+    its own span plus at most one GOP. The seek is accepted only if every decoded frame carries
+    the timestamp the table holds for its index; otherwise (a seek that lands late or elsewhere,
+    frames a decoder drops after a seek), and without a table, the frames are counted from the
+    start of the file, which is the definition itself.
     """
-    wanted = sorted(set(indices))
-    first, last = wanted[0], wanted[-1]
-    with av.open(path) as container:
-        stream = container.streams.video[0]
-        stream.codec_context.thread_count = _default_threads() if threads is None else threads
-        frames = _decode_range(container, stream, first, last, set(wanted), seek=first > 0)
-        if frames is None:  # the seek landed after the first wanted frame: decode from the start
-            container.seek(0, stream=stream)
-            frames = _decode_range(container, stream, first, last, set(wanted), seek=False)
+    n = len(table.pts) if table is not None else None
+    want = [min(i, n - 1) for i in indices] if n else list(indices)
+    first, last = min(want), max(want)
+    frames = None
+    if table is not None and table.seekable and table.start_for(first) > 0:
+        container, stream = _open(path, threads)
+        with container:
+            frames = _decode_after_seek(container, stream, table, first, last, set(want))
+    if frames is None:
+        container, stream = _open(path, threads)  # a fresh file: a failed seek leaves no trace
+        with container:
+            frames = _decode_from_start(container, stream, last, set(want))
     if not frames:
         raise ValueError(f"{path}: no frame decoded in [{first}, {last}]")
-    known = sorted(frames)
-    out = [frames.get(i, frames[known[-1]] if i > known[-1] else None) for i in indices]
-    if any(o is None for o in out):
-        raise ValueError(f"{path}: frames {[i for i, o in zip(indices, out) if o is None]} "
-                         "could not be decoded")
-    return torch.from_numpy(np.stack(out))  # (N, H, W, 3) uint8
+    end = max(frames)  # without a table: reached only when the file ended before `last`
+    return torch.from_numpy(np.stack([frames[min(i, end)] for i in want]))  # (N, H, W, 3) uint8
 
 
-def _decode_range(container, stream, first, last, wanted, seek):
-    fps = Fraction(stream.average_rate or stream.guessed_rate or 25)
-    tb, t0 = stream.time_base, stream.start_time or 0
-    if seek:  # timestamp of frame `first`, in stream time-base units
-        container.seek(t0 + int(first / (fps * tb)), stream=stream, backward=True, any_frame=False)
-    frames, count = {}, 0
+def _decode_after_seek(container, stream, table, first, last, wanted):
+    """Frames by index after a seek to the keyframe before `first`, or None if any decoded frame
+    is not the one the table expects at that place."""
+    container.seek(int(table.pts[table.start_for(first)]), stream=stream, backward=True,
+                   any_frame=False)
+    frames, index = {}, None
     for frame in container.decode(stream):
-        # frame number from its timestamp; files without timestamps are counted from the start
-        index = round((frame.pts - t0) * tb * fps) if frame.pts is not None and seek else None
-        if index is None:
-            if seek:  # no timestamps: cannot know where the seek landed
+        if index is None:  # where the seek landed: the table names the frame by its timestamp
+            found = np.searchsorted(table.pts, frame.pts) if frame.pts is not None else None
+            if found is None or found >= len(table.pts) or table.pts[found] != frame.pts \
+                    or found > first:
                 return None
-            index, count = count, count + 1
-        if seek and not frames and index > first:
-            return None
+            index = int(found)
+        else:
+            index += 1
+            if index >= len(table.pts) or frame.pts != table.pts[index]:
+                return None
         if index in wanted:
             frames[index] = frame.to_ndarray(format="rgb24")  # (H, W, 3) uint8
         if index >= last:
+            return frames
+    return None  # the file ended before `last`: not what the full decode saw
+
+
+def _decode_from_start(container, stream, last, wanted):
+    frames, index, frame = {}, -1, None
+    for index, frame in enumerate(container.decode(stream)):
+        if index in wanted:
+            frames[index] = frame.to_ndarray(format="rgb24")
+        if index >= last:
             break
+    else:  # the video ended first: its last frame stands for the indices past the end
+        if frame is not None and index not in frames:
+            frames[index] = frame.to_ndarray(format="rgb24")
     return frames
 
 
@@ -99,26 +171,48 @@ def _decode_range(container, stream, first, last, wanted, seek):
 # Probing: what a file holds (data.scan_videos caches it per data set)
 
 def probe_video(path):
-    """Frame count, fps and size of one video; raises ValueError if it is empty, truncated or
-    not a video. Counts packets (demux only, no decoding) and decodes the first frame."""
+    """Decode a video once, start to end -> dict(num_frames, fps, width, height, table) with the
+    FrameTable in its JSON form. Raises ValueError for an empty, truncated or undecodable file.
+
+    Truncated (the file ends before its data does) is told apart from what real files do:
+    - dropped frames (an AVI whose header counts frames that hold no data): the timestamps jump
+      over them but go on to the header's end, and the frames that exist are the video;
+    - an edit list that hides leading frames: the decoder drops them, the rest is the video;
+    - truncation: decoding fails at a cut packet, or the last packet ends well before the
+      duration in the header.
+    """
     if os.path.getsize(path) == 0:
         raise ValueError("zero-byte file")
+    pts, keys, untimed = [], [], False
     try:
-        with av.open(path) as container:
+        container, stream = _open(path, threads=1)
+        with container:
             if not container.streams.video:
                 raise ValueError("no video stream")
-            stream = container.streams.video[0]
-            header = stream.frames  # what the container claims; 0 when it does not say
-            packets = sum(1 for p in container.demux(stream) if p.size > 0)
-            if packets == 0 or (header and packets < header):
-                raise ValueError(f"truncated: {packets} of {header} frames present")
+            header = container.duration / av.time_base if container.duration else None
             fps = float(stream.average_rate or stream.guessed_rate or 25)
             width, height = stream.codec_context.width, stream.codec_context.height
-        first = read_frames(path, [0], threads=1)  # decodes: catches an unreadable codec
+            data_end = None
+            for packet in container.demux(stream):
+                if packet.pts is not None and packet.size > 0:  # how far the data reaches
+                    end = float((packet.pts + (packet.duration or 0)) * stream.time_base)
+                    data_end = end if data_end is None else max(data_end, end)
+                for frame in packet.decode():
+                    keys += [len(pts)] if frame.key_frame else []
+                    untimed |= frame.pts is None
+                    pts.append(frame.pts)
+            start = float((stream.start_time or 0) * stream.time_base)
     except av.FFmpegError as e:
-        raise ValueError(f"not a readable video ({type(e).__name__}: {e})") from None
-    assert first.shape == (1, height, width, 3), first.shape
-    return dict(num_frames=packets, fps=fps, width=width, height=height)
+        what = f"decoding stops after frame {len(pts)}" if pts else "not a readable video"
+        raise ValueError(f"{what} ({type(e).__name__}: {e}); truncated or damaged?") from None
+    if not pts:
+        raise ValueError("no frame could be decoded")
+    if header and data_end is not None and data_end - start < header - max(2 / fps, 0.02 * header):
+        raise ValueError(f"truncated: the data ends at {data_end - start:.2f} s of the "
+                         f"{header:.2f} s the header gives")
+    pts = np.zeros(len(pts), np.int64) if untimed else np.asarray(pts, np.int64)  # unseekable
+    table = FrameTable(pts, np.asarray(keys, dtype=np.int64))
+    return dict(num_frames=len(pts), fps=fps, width=width, height=height, table=table.to_json())
 
 
 # -----------------------------------------------------------------------------
@@ -144,7 +238,8 @@ def cache_frames(videos, max_bytes, workers=2):
             st = os.stat(v.path)
             key = (v.path, st.st_size, st.st_mtime_ns)
             if key not in _DECODED:
-                _DECODED[key] = read_frames(v.path, list(range(v.num_frames)), threads=1)
+                _DECODED[key] = read_frames(v.path, list(range(v.num_frames)), threads=1,
+                                            table=v.table)
             return _DECODED[key]
         except (OSError, ValueError, av.FFmpegError):
             return None
@@ -158,6 +253,6 @@ def get_frames(v, indices, cache=None):
     """Frames `indices` of video v, from `cache` (see cache_frames) when it holds v."""
     frames = cache.get(v.path) if cache else None
     if frames is None:
-        return read_frames(v.path, indices)
-    # the same frames as read_frames: indices past the decoded end repeat the last frame
+        return read_frames(v.path, indices, table=v.table)
+    # the same frames as read_frames: indices past the end give the last frame
     return frames[torch.tensor(indices).clamp_(max=len(frames) - 1)]

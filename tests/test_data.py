@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import warnings
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -96,6 +97,11 @@ def keyframes(path):
         packets = [(p.pts, p.is_keyframe) for p in container.demux(video=0) if p.size > 0]
     order = sorted(pts for pts, _ in packets)
     return sorted(order.index(pts) for pts, key in packets if key)
+
+
+def table(path):
+    """The video's FrameTable, from its probe (as data.scan_videos keeps it)."""
+    return video.FrameTable.from_json(video.probe_video(str(path))["table"])
 
 
 def caught(fn, *args, **kwargs):
@@ -323,34 +329,42 @@ def test_eval_starts_uniform_within_bounds(n, T, s, K):
 
 
 @pytest.mark.parametrize("fmt", ["avi", "mp4"])
-def test_read_frames_random_clips(index_videos, fmt):
+@pytest.mark.parametrize("seek", [True, False])
+def test_read_frames_random_clips(index_videos, fmt, seek):
     path, rng = index_videos[fmt], np.random.default_rng(0)
+    kw = dict(table=table(path)) if seek else {}  # seek and check, or count from the start
     for stride in (1, 2):
         span = 7 * stride + 1
         for start in rng.integers(0, N_FRAMES - span + 1, 12).tolist():
             want = ref_clip(N_FRAMES, 8, stride, start)
-            frames = video.read_frames(path, video.clip_indices(N_FRAMES, 8, stride, start))
+            frames = video.read_frames(path, video.clip_indices(N_FRAMES, 8, stride, start), **kw)
             assert frames.dtype == torch.uint8 and frames.shape == (8, 64, 64, 3)
             assert frame_indices(frames) == want, (fmt, stride, start)
 
 
 @pytest.mark.parametrize("fmt", ["avi", "mp4"])
-def test_read_frames_at_keyframe_boundaries_and_the_end(index_videos, fmt):
+@pytest.mark.parametrize("seek", [True, False])
+def test_read_frames_at_keyframe_boundaries_and_the_end(index_videos, fmt, seek):
     path = index_videos[fmt]
+    kw = dict(table=table(path)) if seek else {}
     keys = keyframes(path)
     assert len(keys) >= 5 and keys[0] == 0  # gop 12 over 100 frames
+    if seek:
+        assert kw["table"].keys.tolist() == keys and kw["table"].seekable
     for k in keys[1:]:
         for start in (k - 1, k, k + 1):
             want = [i for i in range(start, start + 4) if i < N_FRAMES]
-            assert frame_indices(video.read_frames(path, want)) == want, (fmt, start)
+            assert frame_indices(video.read_frames(path, want, **kw)) == want, (fmt, start)
     for want in ([N_FRAMES - 1], [N_FRAMES - 3, N_FRAMES - 2, N_FRAMES - 1],
                  ref_clip(N_FRAMES, 8, 2, N_FRAMES - 15)):
-        assert frame_indices(video.read_frames(path, want)) == want
+        assert frame_indices(video.read_frames(path, want, **kw)) == want
     # repeated and unsorted indices come back in the order asked
     want = [50, 3, 50, 7, 7, 99, 0, 12]
-    assert frame_indices(video.read_frames(path, want)) == want
-    # indices past the real end (a header that overstates the length) repeat the last frame
-    assert frame_indices(video.read_frames(path, [98, 99, 100, 105])) == [98, 99, 99, 99]
+    assert frame_indices(video.read_frames(path, want, **kw)) == want
+    # indices past the end give the video's last frame, whichever index was asked before them
+    assert frame_indices(video.read_frames(path, [98, 99, 100, 105], **kw)) == [98, 99, 99, 99]
+    assert frame_indices(video.read_frames(path, [40, 120], **kw)) == [40, 99]
+    assert frame_indices(video.read_frames(path, [130], **kw)) == [99]
 
 
 class Container:
@@ -393,20 +407,25 @@ def test_read_frames_decodes_only_from_the_keyframe_before_the_clip(index_videos
     """Issue point 4: seek, then decode the clip plus at most one GOP, never the whole video."""
     path = index_videos[fmt]
     gop = max(np.diff(keyframes(path) + [N_FRAMES]))
+    frame_table = table(path)
     counts = patch_open(monkeypatch)
     for start in (30, 47, 48, 49, 60, 85):
         want = ref_clip(N_FRAMES, 8, 2, start)
         counts.clear()
-        assert frame_indices(video.read_frames(path, want)) == want
+        assert frame_indices(video.read_frames(path, want, table=frame_table)) == want
         assert sum(counts) <= (want[-1] - want[0] + 1) + gop, (start, counts)
 
 
 @pytest.mark.parametrize("fmt", ["avi", "mp4"])
 def test_read_frames_when_the_seek_lands_too_late(index_videos, fmt, monkeypatch):
-    patch_open(monkeypatch, late=20)  # past the next keyframe: gop 12
+    frame_table = table(index_videos[fmt])
+    counts = patch_open(monkeypatch, late=20)  # past the next keyframe: gop 12
     for start in (5, 30, 47, 60):
         want = ref_clip(N_FRAMES, 8, 2, start)
-        assert frame_indices(video.read_frames(index_videos[fmt], want)) == want
+        counts.clear()
+        assert frame_indices(video.read_frames(index_videos[fmt], want, table=frame_table)) == want
+        seeks = frame_table.start_for(start) > 0  # then it was refused: a second pass from 0
+        assert len(counts) == 1 + seeks and counts[-1] >= want[-1] + 1
 
 
 def test_read_frames_loops_a_short_video(index_videos):
@@ -521,6 +540,112 @@ def test_frame_cache_respects_its_budget_and_leaves_out_bad_videos(tmp_path):
                          cache=cache)
     with pytest.warns(data.DataWarning, match="v0.avi"):  # read_frames, then the usual replacement
         assert ds[0][2] == 1
+
+
+# ------------------------------------------------------------- the file kinds real data sets hold
+# Each kind is written here with PyAV, its frames coding their own index, and checked against the
+# definition of a frame index (video.py): the i-th frame of a full sequential decode, here
+# decode_all, PyAV called directly. What makes each kind hard is asserted on the file itself.
+def write_timed(path, n, codec, pts, time_base=None, options=None, gop=12):
+    """Index-coded frames with the given timestamps (in `time_base`, default 1/25)."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=25, options=options or {})
+        stream.height, stream.width, stream.pix_fmt = 64, 64, "yuv420p"
+        stream.codec_context.gop_size = gop
+        if time_base:
+            stream.codec_context.time_base = stream.time_base = time_base
+        for i, image in enumerate(index_frames(n)):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+            frame.pts = int(pts[i])
+            if time_base:
+                frame.time_base = time_base
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+
+
+def packets(path):
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return stream, [(p.pts, p.dts) for p in container.demux(stream) if p.size > 0]
+
+
+IRREGULAR = np.cumsum(np.random.default_rng(1).integers(20, 80, N_FRAMES)) - 20  # ms, 12-50 fps
+KINDS = {  # name: (file, codec, timestamps, time base, encoder options)
+    "avi_bframes": ("b.avi", "mpeg4", range(N_FRAMES), None, {"bf": "2"}),
+    "mp4_irregular": ("vfr.mp4", "libx264", IRREGULAR, Fraction(1, 1000), None),
+    "mkv_irregular": ("vfr.mkv", "libx264", IRREGULAR, Fraction(1, 1000), None),
+    "avi_dropped": ("dropped.avi", "mpeg4", [i + 5 * (i >= 30) + 3 * (i >= 60)
+                                               for i in range(N_FRAMES)], None, None),
+    "mp4_edit_list": ("edit.mp4", "libx264", [i - 5 for i in range(N_FRAMES)], None, None),
+    "webm_vp9": ("vp9.webm", "libvpx-vp9", range(N_FRAMES), None, {"lag-in-frames": "0"}),
+    "mkv_hevc_bframes": ("hevc.mkv", "libx265", range(N_FRAMES), None,
+                         {"x265-params": "bframes=3:log-level=none"}),
+}
+
+
+@pytest.fixture(scope="module")
+def kind_videos(tmp_path_factory):
+    d = tmp_path_factory.mktemp("kinds")
+    paths = {}
+    for name, (file, codec, pts, time_base, options) in KINDS.items():
+        paths[name] = d / file
+        write_timed(paths[name], N_FRAMES, codec, list(pts), time_base, options)
+    # what makes each kind hard, on the files themselves
+    for name in ("avi_bframes", "mkv_hevc_bframes"):
+        _, ps = packets(paths[name])
+        assert [p for p, _ in ps] != sorted(p for p, _ in ps), f"{name}: no B-frames"
+    for name in ("mp4_irregular", "mkv_irregular"):
+        stream, ps = packets(paths[name])
+        assert len(set(np.diff(sorted(p for p, _ in ps)))) > 10, f"{name}: regular timestamps"
+    stream, ps = packets(paths["avi_dropped"])
+    assert stream.frames == N_FRAMES + 8 and len(ps) == N_FRAMES  # the header counts 8 dropped
+    hidden = len(decode_all(paths["mp4_edit_list"]))
+    assert hidden < len(packets(paths["mp4_edit_list"])[1])  # the edit list hides leading frames
+    return {k: str(v) for k, v in paths.items()}
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_every_file_kind_is_frame_exact_on_the_seek_and_the_cache_paths(kind_videos, kind,
+                                                                        monkeypatch):
+    path = kind_videos[kind]
+    truth = decode_all(path)  # the definition
+    n = len(truth)
+    info = video.probe_video(path)
+    assert info["num_frames"] == n and (info["width"], info["height"]) == (64, 64)
+    v = data.Video(path, 0, n, info["fps"], 64, 64, video.FrameTable.from_json(info["table"]))
+    assert json.loads(json.dumps(info))["table"] == info["table"]  # it goes into the JSON cache
+    rng = np.random.default_rng(0)
+    clips = [video.clip_indices(n, 8, s, int(rng.integers(0, n - 7 * s))) for s in (1, 2, 3)
+             for _ in range(15)]
+    clips += [[k - 1, k, k + 1] for k in v.table.keys.tolist()[1:]]  # around every keyframe
+    clips += [[n - 2, n - 1, n, n + 7], [5, 40, n + 1], [n + 3]]  # past the end: the last frame
+    cache = video.cache_frames([v], max_bytes=2 ** 30, workers=1)
+    counts, seeks = patch_open(monkeypatch), 0
+    for idx in clips:
+        want = truth[np.minimum(idx, n - 1)]
+        counts.clear()
+        got = video.read_frames(path, idx, table=v.table)
+        assert np.array_equal(got.numpy(), want), (kind, idx)
+        assert torch.equal(video.get_frames(v, idx, cache), got), (kind, idx)
+        span = max(idx) - min(idx) + 1
+        if v.table.seekable and len(counts) == 1:  # the seek was accepted: a GOP or two more
+            # (demuxers that seek on decode timestamps may land one keyframe early)
+            assert counts[0] <= span + 2 * np.diff(v.table.keys.tolist() + [n]).max()
+            seeks += v.table.start_for(min(idx)) > 0
+    # every kind seeks, checked, for most clips: exactness does not cost whole-video decodes
+    assert v.table.seekable and seeks >= len(clips) // 2, (kind, seeks, len(clips))
+
+
+def test_truncation_is_told_from_dropped_frames_and_edit_lists(kind_videos, tmp_path):
+    for kind in ("avi_dropped", "mp4_edit_list"):  # real files, not truncated
+        assert video.probe_video(kind_videos[kind])["num_frames"] == len(decode_all(
+            kind_videos[kind]))
+    for kind, fraction in (("avi_dropped", 0.5), ("mkv_irregular", 0.5), ("mkv_irregular", 0.8)):
+        whole = Path(kind_videos[kind]).read_bytes()
+        cut = tmp_path / f"cut_{fraction}_{Path(kind_videos[kind]).name}"
+        cut.write_bytes(whole[:int(len(whole) * fraction)])
+        with pytest.raises(ValueError, match="truncated"):
+            video.probe_video(str(cut))
 
 
 # ------------------------------------------------------------------------------------ transforms
