@@ -332,49 +332,56 @@ def load_dataset(name, root=None, fold=1, split_dir=None, workers=4):
 
 # -----------------------------------------------------------------------------
 # Transforms, in torch only. Input: uint8 frames (T, H, W, 3). Output: float (3, T, S, S).
+# Frames usually arrive with the short side already at `resize` (video.read_frames scales them
+# while decoding); then the crop is cut from the uint8 frames and only its pixels become floats.
 
-def _to_float(frames, resize):
-    """uint8 (T, H, W, 3) -> float (T, 3, H', W') in [0, 1], short side resized to `resize`."""
+def _resized(frames, resize):
+    """uint8 (T, H, W, 3) -> (T, H', W', 3) with the short side at `resize`: the same uint8
+    frames when it already is, else floats in [0, 1] (bilinear, antialiased when shrinking)."""
+    T, H, W, _ = frames.shape
+    if min(H, W) == resize:
+        return frames
     x = frames.permute(0, 3, 1, 2).float().div_(255)  # (T, 3, H, W)
-    T, _, H, W = x.shape
-    if min(H, W) != resize:
-        scale = resize / min(H, W)
-        size = (max(resize, round(H * scale)), max(resize, round(W * scale)))
-        x = F.interpolate(x, size=size, mode="bilinear", align_corners=False,
-                          antialias=scale < 1).clamp_(0, 1)  # (T, 3, H', W')
-    return x
+    scale = resize / min(H, W)
+    size = (max(resize, round(H * scale)), max(resize, round(W * scale)))
+    x = F.interpolate(x, size=size, mode="bilinear", align_corners=False,
+                      antialias=scale < 1).clamp_(0, 1)  # (T, 3, H', W')
+    return x.permute(0, 2, 3, 1)  # (T, H', W', 3), a view
 
 
 def _normalise(x):
-    """(T, 3, S, S) -> (3, T, S, S), Kinetics-400 mean and std."""
-    mean = torch.tensor(KINETICS_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(KINETICS_STD).view(1, 3, 1, 1)
-    return ((x - mean) / std).permute(1, 0, 2, 3).contiguous()  # (3, T, S, S)
+    """Crop (T, S, S, 3), uint8 or float in [0, 1] -> (3, T, S, S), Kinetics-400 mean and std."""
+    x = x.permute(3, 0, 1, 2)  # (3, T, S, S), a view
+    if x.dtype == torch.uint8:
+        x = x.float().div_(255)
+    mean = torch.tensor(KINETICS_MEAN).view(3, 1, 1, 1)
+    std = torch.tensor(KINETICS_STD).view(3, 1, 1, 1)
+    return ((x - mean) / std).contiguous()  # (3, T, S, S)
 
 
 def train_transform(frames, resize, crop, rng, flip=True):
     """Resize the short side, random crop, random horizontal flip -> (3, T, crop, crop)."""
-    x = _to_float(frames, resize)  # (T, 3, H', W')
-    H, W = x.shape[-2:]
+    x = _resized(frames, resize)  # (T, H', W', 3)
+    H, W = x.shape[1:3]
     top, left = int(rng.integers(0, H - crop + 1)), int(rng.integers(0, W - crop + 1))
-    x = x[:, :, top:top + crop, left:left + crop]  # (T, 3, crop, crop)
+    x = x[:, top:top + crop, left:left + crop]  # (T, crop, crop, 3)
     if flip and rng.random() < 0.5:
-        x = x.flip(-1)
+        x = x.flip(2)
     return _normalise(x)
 
 
 def eval_transform(frames, resize, crop, num_crops=1):
     """Centre crop (num_crops=1) or 3 crops along the long side -> (num_crops, 3, T, crop, crop)."""
     assert num_crops in (1, 3), num_crops
-    x = _to_float(frames, resize)  # (T, 3, H', W')
-    H, W = x.shape[-2:]
+    x = _resized(frames, resize)  # (T, H', W', 3)
+    H, W = x.shape[1:3]
     if num_crops == 1:
         offsets = [((H - crop) // 2, (W - crop) // 2)]
     elif W >= H:  # left, centre, right
         offsets = [((H - crop) // 2, left) for left in (0, (W - crop) // 2, W - crop)]
     else:  # top, middle, bottom
         offsets = [(top, (W - crop) // 2) for top in (0, (H - crop) // 2, H - crop)]
-    return torch.stack([_normalise(x[:, :, t:t + crop, l:l + crop]) for t, l in offsets])
+    return torch.stack([_normalise(x[:, t:t + crop, l:l + crop]) for t, l in offsets])
 
 
 # -----------------------------------------------------------------------------
@@ -417,7 +424,8 @@ class TrainClips(Dataset):
             start = int(rng.integers(0, max(v.num_frames - span, 0) + 1))
             try:
                 frames = video.get_frames(v, video.clip_indices(v.num_frames, self.clip_len,
-                                                                self.stride, start), self.cache)
+                                                                self.stride, start), self.cache,
+                                          short_side=self.resize)  # (T, H', W', 3)
             except (ValueError, av.FFmpegError) as e:
                 with self.failures.get_lock():
                     self.failures.value += 1
@@ -453,7 +461,8 @@ class EvalVideos(Dataset):
         if self.centre_view:
             starts += video.eval_starts(v.num_frames, self.clip_len, self.stride, 1)
         clips = [video.clip_indices(v.num_frames, self.clip_len, self.stride, s) for s in starts]
-        frames = video.get_frames(v, [j for c in clips for j in c], self.cache)  # (n*T, H, W, 3)
+        frames = video.get_frames(v, [j for c in clips for j in c], self.cache,
+                                  short_side=self.resize)  # (n*T, H', W', 3)
         frames = frames.view(len(clips), self.clip_len, *frames.shape[1:])  # (n, T, H, W, 3)
         views = torch.cat([eval_transform(f, self.resize, self.crop, self.num_crops)
                            for f in frames[:self.num_clips]])  # (K*crops, 3, T, S, S)

@@ -121,7 +121,7 @@ def load_videos(run):
     except data.DatasetError as e:
         sys.exit(f"error: {e}")
     cache = cache_frames(train_videos + test_videos, a.memory_cache_gb * 2 ** 30,
-                         os.cpu_count() or 1)
+                         os.cpu_count() or 1, short_side=a.resize)  # frames as the sets read them
     return train_videos, test_videos, classes, cache
 
 

@@ -101,9 +101,17 @@ def _open(path, threads):
     return container, stream
 
 
-def read_frames(path, indices, threads=None, table=None):
+def scaled_size(width, height, short_side):
+    """(width, height) with the short side scaled to `short_side`, as data.py's resize does."""
+    scale = short_side / min(width, height)
+    return max(short_side, round(width * scale)), max(short_side, round(height * scale))
+
+
+def read_frames(path, indices, threads=None, table=None, size=None):
     """Frames `indices` of the full sequential decode (0-based, any order, repeats allowed)
-    -> uint8 (N, H, W, 3). Indices past the last frame give the last frame.
+    -> uint8 (N, H, W, 3). Indices past the last frame give the last frame. With `size`
+    (width, height), FFmpeg's scaler resizes each frame while converting it to RGB (bilinear,
+    area-averaging when it shrinks): far cheaper than resizing float tensors afterwards.
 
     With the video's FrameTable (from probe_video) and timestamps that allow it, decoding starts
     at the keyframe before the first wanted frame and stops at the last one, so a clip costs about
@@ -119,18 +127,26 @@ def read_frames(path, indices, threads=None, table=None):
     if table is not None and table.seekable and table.start_for(first) > 0:
         container, stream = _open(path, threads)
         with container:
-            frames = _decode_after_seek(container, stream, table, first, last, set(want))
+            frames = _decode_after_seek(container, stream, table, first, last, set(want),
+                                        _rgb(size))
     if frames is None:
         container, stream = _open(path, threads)  # a fresh file: a failed seek leaves no trace
         with container:
-            frames = _decode_from_start(container, stream, last, set(want))
+            frames = _decode_from_start(container, stream, last, set(want), _rgb(size))
     if not frames:
         raise ValueError(f"{path}: no frame decoded in [{first}, {last}]")
     end = max(frames)  # without a table: reached only when the file ended before `last`
     return torch.from_numpy(np.stack([frames[min(i, end)] for i in want]))  # (N, H, W, 3) uint8
 
 
-def _decode_after_seek(container, stream, table, first, last, wanted):
+def _rgb(size):
+    """frame -> uint8 (H, W, 3) RGB, resized to `size` (width, height) when given."""
+    if size is None:
+        return lambda frame: frame.to_ndarray(format="rgb24")
+    return lambda frame: frame.to_ndarray(format="rgb24", width=size[0], height=size[1])
+
+
+def _decode_after_seek(container, stream, table, first, last, wanted, rgb):
     """Frames by index after a seek to the keyframe before `first`, or None if any decoded frame
     is not the one the table expects at that place."""
     container.seek(int(table.pts[table.start_for(first)]), stream=stream, backward=True,
@@ -148,22 +164,22 @@ def _decode_after_seek(container, stream, table, first, last, wanted):
             if index >= len(table.pts) or frame.pts != table.pts[index]:
                 return None
         if index in wanted:
-            frames[index] = frame.to_ndarray(format="rgb24")  # (H, W, 3) uint8
+            frames[index] = rgb(frame)  # (H, W, 3) uint8
         if index >= last:
             return frames
     return None  # the file ended before `last`: not what the full decode saw
 
 
-def _decode_from_start(container, stream, last, wanted):
+def _decode_from_start(container, stream, last, wanted, rgb):
     frames, index, frame = {}, -1, None
     for index, frame in enumerate(container.decode(stream)):
         if index in wanted:
-            frames[index] = frame.to_ndarray(format="rgb24")
+            frames[index] = rgb(frame)
         if index >= last:
             break
     else:  # the video ended first: its last frame stands for the indices past the end
         if frame is not None and index not in frames:
-            frames[index] = frame.to_ndarray(format="rgb24")
+            frames[index] = rgb(frame)
     return frames
 
 
@@ -221,25 +237,35 @@ def probe_video(path):
 _DECODED = {}  # (path, size, mtime) -> frames: runs in one process (benchmark.py) decode once
 
 
-def cache_frames(videos, max_bytes, workers=2):
+def decode_size(v, short_side):
+    """The (width, height) read_frames should scale video v to, or None when it needs no scaling."""
+    if short_side is None or min(v.width, v.height) == short_side:
+        return None
+    return scaled_size(v.width, v.height, short_side)
+
+
+def cache_frames(videos, max_bytes, workers=2, short_side=None):
     """Decode every video once -> {path: uint8 (n, H, W, 3)}, when all frames fit in `max_bytes`.
+    With `short_side`, frames are kept scaled as get_frames(..., short_side) gives them.
 
     For small data sets (the simulated one is about 90 MB decoded), decoding is the largest cost of
     a training step; with this cache a clip is an indexing operation. Returns {} when the videos
     would not fit (estimated from the metadata). A video that fails here is left out, and the data
     sets fall back to read_frames for it (which then warns and replaces it as usual).
     """
-    need = sum(v.num_frames * v.width * v.height * 3 for v in videos)
+    sizes = [decode_size(v, short_side) or (v.width, v.height) for v in videos]
+    need = sum(v.num_frames * w * h * 3 for v, (w, h) in zip(videos, sizes))
     if not videos or need > max_bytes:
         return {}
 
     def decode(v):
         try:
             st = os.stat(v.path)
-            key = (v.path, st.st_size, st.st_mtime_ns)
+            size = decode_size(v, short_side)
+            key = (v.path, st.st_size, st.st_mtime_ns, size)
             if key not in _DECODED:
                 _DECODED[key] = read_frames(v.path, list(range(v.num_frames)), threads=1,
-                                            table=v.table)
+                                            table=v.table, size=size)
             return _DECODED[key]
         except (OSError, ValueError, av.FFmpegError):
             return None
@@ -249,10 +275,13 @@ def cache_frames(videos, max_bytes, workers=2):
     return {v.path: f for v, f in zip(videos, frames) if f is not None}
 
 
-def get_frames(v, indices, cache=None):
-    """Frames `indices` of video v, from `cache` (see cache_frames) when it holds v."""
+def get_frames(v, indices, cache=None, short_side=None):
+    """Frames `indices` of video v, from `cache` (see cache_frames, made with the same
+    `short_side`) when it holds v; scaled to `short_side` while decoding, when given."""
     frames = cache.get(v.path) if cache else None
     if frames is None:
-        return read_frames(v.path, indices, table=v.table)
+        return read_frames(v.path, indices, table=v.table, size=decode_size(v, short_side))
+    width, height = decode_size(v, short_side) or (v.width, v.height)
+    assert frames.shape[1:3] == (height, width), "the cache was made with another short_side"
     # the same frames as read_frames: indices past the end give the last frame
     return frames[torch.tensor(indices).clamp_(max=len(frames) - 1)]

@@ -498,23 +498,30 @@ def test_eval_videos_clips_are_uniform_and_carry_the_right_frames(index_videos):
     assert torch.equal(both[:-1], three) and torch.equal(both[-1:], centre)
 
 
-def test_frame_cache_gives_exactly_the_frames_of_read_frames(index_videos):
+@pytest.mark.parametrize("short_side", [None, 48])  # as decoded; scaled while decoding
+def test_frame_cache_gives_exactly_the_frames_of_read_frames(index_videos, short_side):
     videos = index_video_list(index_videos)
-    cache = video.cache_frames(videos, max_bytes=2 ** 30, workers=2)
+    cache = video.cache_frames(videos, max_bytes=2 ** 30, workers=2, short_side=short_side)
     assert sorted(cache) == sorted(v.path for v in videos)
+    side = short_side or 64
     for v in videos:
-        assert cache[v.path].shape == (v.num_frames, 64, 64, 3)
+        assert cache[v.path].shape == (v.num_frames, side, side, 3)
         assert cache[v.path].dtype == torch.uint8
         n = v.num_frames
+        size = (side, side) if short_side else None
         for idx in ([0, 1, 2], [n - 1, 3, 3, 0], list(range(5, n, 7)), [n - 2, n - 1, n, n + 3]):
-            assert torch.equal(video.get_frames(v, idx, cache), video.read_frames(v.path, idx))
-    assert video.cache_frames(videos, max_bytes=2 ** 30) is not cache  # a new dict ...
-    assert video.cache_frames(videos, max_bytes=2 ** 30)[videos[0].path] is cache[videos[0].path]
+            got = video.get_frames(v, idx, cache, short_side)
+            assert torch.equal(got, video.read_frames(v.path, idx, size=size))
+            assert torch.equal(got, video.get_frames(v, idx, None, short_side))
+    with pytest.raises(AssertionError, match="short_side"):  # a cache of other frame sizes
+        video.get_frames(videos[0], [0], cache, 32 if short_side else 48)
+    again = video.cache_frames(videos, max_bytes=2 ** 30, short_side=short_side)
+    assert again is not cache and again[videos[0].path] is cache[videos[0].path]
     # ... over frames decoded once per process; the data sets give the same tensors either way
     for kwargs in (dict(), dict(cache=cache)):
-        train = data.TrainClips(videos, [0, 1, 2], clip_len=4, frame_stride=3, resize=32, crop=24,
-                                seed=5, **kwargs)
-        evals = data.EvalVideos(videos, 4, 3, resize=32, crop=24, num_clips=3, flips=True,
+        train = data.TrainClips(videos, [0, 1, 2], clip_len=4, frame_stride=3, resize=side,
+                                crop=24, seed=5, **kwargs)
+        evals = data.EvalVideos(videos, 4, 3, resize=side, crop=24, num_clips=3, flips=True,
                                 centre_view=True, **kwargs)
         got = []
         for epoch in range(3):
@@ -523,6 +530,23 @@ def test_frame_cache_gives_exactly_the_frames_of_read_frames(index_videos):
         if not kwargs:
             plain = got
     assert all(torch.equal(a, b) for a, b in zip(plain, got)) and len(got) == 18
+
+
+def test_scaling_while_decoding_matches_resizing_the_decoded_frames(tmp_path):
+    """read_frames(size=...) (FFmpeg's scaler) against torch's antialiased bilinear resize of the
+    full frames (data._resized): the same picture, up to filter details, on a smooth image."""
+    y, x = np.mgrid[0:96, 0:128]
+    smooth = np.stack([x * 2, y * 2, (x + y)], -1).clip(0, 255)  # (96, 128, 3) gradients
+    frames = np.stack([np.roll(smooth, 3 * t, axis=1) for t in range(6)]).astype(np.uint8)
+    path = tmp_path / "smooth.avi"
+    write_video(path, frames, "mpeg4", options={"qscale": "2"})
+    assert video.scaled_size(128, 96, 48) == (64, 48) and video.scaled_size(96, 128, 48) == (48, 64)
+    idx = [0, 2, 5]
+    scaled = video.read_frames(str(path), idx, size=(64, 48)).float() / 255  # (3, 48, 64, 3)
+    reference = data._resized(video.read_frames(str(path), idx), 48)  # float, [0, 1]
+    assert scaled.shape == reference.shape == (3, 48, 64, 3)
+    inner = (slice(None), slice(2, -2), slice(2, -2))  # borders: edge handling differs
+    assert (scaled - reference)[inner].abs().mean() < 2 / 255
 
 
 def test_frame_cache_respects_its_budget_and_leaves_out_bad_videos(tmp_path):
