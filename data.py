@@ -20,6 +20,7 @@ the mean and std of torchvision's Kinetics-400 video models so that their weight
 
 Command line:
   python data.py --make-synthetic data/synthetic      # write the simulated data set
+  python data.py --prepare hmdb51 --root data/hmdb51 --out data/hmdb51_128  # a scaled copy
   python data.py --summary hmdb51 --root data/hmdb51  # check a download: counts per fold
 """
 import argparse
@@ -549,6 +550,14 @@ def main(argv=None):
     p.add_argument("--first-class", type=int, default=0,
                    help=f"classes are motions first-class .. first-class + classes - 1 of {MOTIONS}")
     p.add_argument("--summary", choices=list(DATASETS), help="list a data set: videos per fold")
+    p.add_argument("--prepare", choices=["hmdb51", "ucf101"],
+                   help="write a copy of the data set (--root) to --out with every video scaled to "
+                        "the training short side: several times faster to decode (README, Data)")
+    p.add_argument("--out", help="where --prepare writes the copy (outside --root)")
+    p.add_argument("--short-side", type=int,
+                   help="short side of the prepared videos (default: the data set's --resize)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="videos prepared in parallel")
     p.add_argument("--root", help="data set root (default: the data set's default root)")
     p.add_argument("--split-dir", help="folder of the split files, if not the default")
     a = p.parse_args(argv)
@@ -559,6 +568,22 @@ def main(argv=None):
                            a.difficulty, a.seed, a.first_class)
             print(f"wrote {a.classes * a.videos_per_class} videos to {a.make_synthetic} "
                   f"in {time.time() - t0:.1f} s")
+        elif a.prepare:
+            if not a.out:
+                raise DatasetError("--prepare needs --out, the folder for the copy")
+            root = a.root or DATASETS[a.prepare]["root"]
+            if not os.path.isdir(root):
+                raise _missing(a.prepare, root, "the data set root does not exist")
+            side = a.short_side or DATASETS[a.prepare]["resize"]
+            t0 = time.time()
+            r = video.prepare_tree(root, a.out, side, a.workers, skip=(METADATA_FILE,))
+            print(f"{a.prepare}: {r['prepared']} videos prepared, {r['kept']} already there, "
+                  f"{len(r['broken'])} broken and skipped, short side {side}, "
+                  f"{time.time() - t0:.0f} s; videos {r['bytes_in'] / 2 ** 20:.1f} MiB in "
+                  f"{root}, {r['bytes_out'] / 2 ** 20:.1f} MiB in {a.out}")
+            for name, why in r["broken"]:
+                print(f"  broken, not copied: {name} ({why})")
+            print(f"train on it with: python train.py --dataset {a.prepare} --data-root {a.out}")
         elif a.summary:
             for fold in (1, 2, 3):
                 train, test, classes = load_dataset(a.summary, a.root, fold, a.split_dir)
@@ -566,7 +591,7 @@ def main(argv=None):
                       f"videos, {len(test)} test videos")
         else:
             p.print_help()
-    except (DatasetError, FileExistsError, ValueError) as e:
+    except (DatasetError, FileExistsError, ValueError) as e:  # --prepare: --out inside --root
         sys.exit(f"error: {e}")
 
 

@@ -20,6 +20,7 @@ Shapes: frames are uint8 (N, H, W, 3), RGB, as decoded; data.py turns them into 
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from fractions import Fraction
 
 import av
 import numpy as np
@@ -285,3 +286,91 @@ def get_frames(v, indices, cache=None, short_side=None):
     assert frames.shape[1:3] == (height, width), "the cache was made with another short_side"
     # the same frames as read_frames: indices past the end give the last frame
     return frames[torch.tensor(indices).clamp_(max=len(frames) - 1)]
+
+
+# -----------------------------------------------------------------------------
+# Preparation: a scaled copy of a data set, once, so that training decodes far fewer pixels
+# (python data.py --prepare; README "Data": what it buys per core and what it costs on disk)
+
+PREPARED_GOP = 12  # frames between keyframes: a 16 x 2 clip spans 31, so a seek decodes <= 11 extra
+PREPARED_QSCALE = 2  # MPEG-4 quantiser, 1 (best) .. 31: 2 keeps the re-encoding loss small
+CONTAINERS = {".avi": "avi", ".mp4": "mp4", ".mkv": "matroska", ".mov": "mov", ".webm": "webm"}
+
+
+def prepare_video(src, dst, short_side, gop=PREPARED_GOP):
+    """Frame i of dst = frame i of src's full decode, short side scaled to `short_side` (the
+    width or height rounded to even, which 4:2:0 video needs): MPEG-4 Part 2 (VP8 for .webm), no
+    B-frames, a keyframe every `gop` frames, one timestamp per frame at src's average rate.
+    Written to dst + '.part' and renamed when complete. Returns the number of frames."""
+    ext = os.path.splitext(dst)[1].lower()
+    part = dst + ".part"
+    with av.open(src) as cin:
+        sin = cin.streams.video[0]
+        sin.codec_context.thread_count = 1
+        rate = sin.average_rate or sin.guessed_rate or 25
+        width, height = scaled_size(sin.codec_context.width, sin.codec_context.height, short_side)
+        width, height = width + width % 2, height + height % 2
+        count = 0
+        with av.open(part, "w", format=CONTAINERS[ext]) as cout:
+            sout = cout.add_stream("libvpx" if ext == ".webm" else "mpeg4", rate=rate)
+            sout.width, sout.height, sout.pix_fmt = width, height, "yuv420p"
+            sout.codec_context.gop_size, sout.codec_context.max_b_frames = gop, 0
+            sout.codec_context.qscale = PREPARED_QSCALE
+            sout.codec_context.time_base = sout.time_base = Fraction(1) / rate
+            for frame in cin.decode(sin):
+                out = frame.reformat(width=width, height=height, format="yuv420p")
+                out.pts = count  # in 1 / rate: frame i at i / rate seconds
+                cout.mux(sout.encode(out))
+                count += 1
+            cout.mux(sout.encode())  # flush
+    with av.open(part) as check:  # every frame made it into the file
+        written = sum(1 for p in check.demux(video=0) if p.size > 0)
+    if count == 0 or written != count:
+        os.remove(part)
+        raise ValueError(f"{written} of {count} frames written")
+    os.replace(part, dst)
+    return count
+
+
+def prepare_tree(root, out, short_side, workers=4, skip=()):
+    """Scaled copies of every video under `root` into `out`, same relative names; every other
+    file (the split lists) copied as it is, except the names in `skip`. Resumable: a finished
+    copy is kept, an interrupted one ('.part') is redone. Never writes under `root`.
+    -> dict(prepared, kept, broken [(name, why)], bytes_in, bytes_out)."""
+    import shutil
+    root, out = os.path.realpath(root), os.path.realpath(out)
+    if out == root or out.startswith(root + os.sep):
+        raise ValueError(f"--out {out} lies inside --root {root}: the originals must stay as "
+                         "they are; give a folder outside it")
+    videos, report = [], dict(prepared=0, kept=0, broken=[], bytes_in=0, bytes_out=0)
+    for folder, _, names in sorted(os.walk(root)):
+        for name in sorted(names):
+            src = os.path.join(folder, name)
+            dst = os.path.join(out, os.path.relpath(src, root))
+            if name in skip or name.endswith(".part"):
+                continue
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            if os.path.splitext(name)[1].lower() not in CONTAINERS:
+                shutil.copy2(src, dst)
+            elif os.path.isfile(dst):
+                report["kept"] += 1
+            else:
+                videos.append((src, dst))
+            report["bytes_in"] += os.path.getsize(src) * (os.path.splitext(name)[1].lower()
+                                                          in CONTAINERS)
+
+    def one(job):
+        try:
+            prepare_video(*job, short_side)
+            return None
+        except (ValueError, av.FFmpegError, OSError) as e:
+            if os.path.exists(job[1] + ".part"):
+                os.remove(job[1] + ".part")
+            return os.path.relpath(job[0], root), f"{type(e).__name__}: {e}"
+
+    with ThreadPoolExecutor(max(1, workers)) as pool:  # FFmpeg codes without the GIL
+        for job, failed in zip(videos, pool.map(one, videos)):
+            report["broken" if failed else "prepared"] += [failed] if failed else 1
+    report["bytes_out"] = sum(os.path.getsize(os.path.join(f, n)) for f, _, ns in os.walk(out)
+                              for n in ns if os.path.splitext(n)[1].lower() in CONTAINERS)
+    return report

@@ -1105,3 +1105,51 @@ def test_cli_summary_of_a_missing_root_fails_with_the_layout(tmp_path):
     r = run_data_py("--summary", "hmdb51", "--root", tmp_path / "missing")
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert "testTrainMulti_7030_splits" in r.stderr and len(r.stderr.strip().splitlines()) <= 6
+
+
+def tree_digest(root):
+    """{relative path: bytes} of every file under root."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in Path(root).rglob("*")
+            if p.is_file()}
+
+
+def test_cli_prepare_writes_a_scaled_resumable_copy_and_names_broken_files(tmp_path):
+    root = make_small(tmp_path / "hmdb")
+    write_video(root / "a_cls" / "index_clip.avi", index_frames(40, 64, 96), "mpeg4")
+    add_listed(root, "a_cls", "index_clip.avi")
+    make_bad(root / "b_cls" / "cut_clip.avi", "truncated", tmp_path)
+    add_listed(root, "b_cls", "cut_clip.avi")
+    caught(data.load_dataset, "hmdb51", str(root), 1, workers=2)  # writes skd_metadata.json
+    before = tree_digest(root)
+    out = tmp_path / "hmdb_32"
+    r = run_data_py("--prepare", "hmdb51", "--root", root, "--out", out, "--short-side", 32,
+                    "--workers", 2)
+    assert r.returncode == 0, r.stderr
+    assert "9 videos prepared, 0 already there, 1 broken" in r.stdout, r.stdout
+    assert "b_cls/cut_clip.avi" in r.stdout and "--data-root" in r.stdout
+    assert tree_digest(root) == before  # the originals untouched
+    copy = tree_digest(out)
+    splits = [k for k in before if k.endswith(".txt")]
+    assert all(copy[k] == before[k] for k in splits)  # split files unchanged, byte for byte
+    videos = {k for k in before if k.endswith(".avi")} - {"b_cls/cut_clip.avi"}
+    assert {k for k in copy if k.endswith(".avi")} == videos and data.METADATA_FILE not in copy
+    # frame i of the copy is frame i of the original, scaled: 64 x 96 -> 32 x 48
+    prepared = str(out / "a_cls" / "index_clip.avi")
+    assert frame_indices(decode_all(prepared)) == list(range(40))
+    info = video.probe_video(prepared)
+    assert (info["width"], info["height"], info["num_frames"]) == (48, 32, 40)
+    keys = video.FrameTable.from_json(info["table"]).keys.tolist()
+    assert keys == list(range(0, 40, video.PREPARED_GOP))
+    (train, test, _), warned = caught(data.load_dataset, "hmdb51", str(out), 1, workers=2)
+    assert len(train) == 5 and len(test) == 2  # read like any root; the broken file is missing
+    assert len(warned) == 1 and "b_cls/cut_clip.avi" in warned[0]
+    # resumable: finished copies are kept; an interrupted one (.part) is done again
+    (out / "a_cls" / "index_clip.avi").unlink()
+    (out / "a_cls" / "index_clip.avi.part").write_bytes(b"half a file")
+    r = run_data_py("--prepare", "hmdb51", "--root", root, "--out", out, "--short-side", 32)
+    assert "1 videos prepared, 8 already there, 1 broken" in r.stdout, r.stdout
+    assert frame_indices(decode_all(prepared)) == list(range(40))
+    assert not list(out.rglob("*.part"))
+    # the copy may not go inside the originals
+    r = run_data_py("--prepare", "hmdb51", "--root", root, "--out", root / "copy")
+    assert r.returncode != 0 and "originals" in r.stderr and not (root / "copy").exists()
