@@ -1,8 +1,9 @@
 """Benchmarks whose figures go into the README. Speed is measured here, never in the tests.
 
-    python benchmark.py data    # clip loading: seek-and-decode-the-clip vs decode-everything
+    python benchmark.py data    # clips per core: video.py, its alternatives, the prepared copy
     python benchmark.py speed   # cost of a training step of each method; efficiency of each model
     python benchmark.py frames  # the simulated set's own check: one frame must not be enough
+    python benchmark.py throughput --amp  # on a GPU: is training data-bound?
 
 Every figure is a ratio measured in one run on one machine, because absolute times on a shared
 machine are noisy. Results are printed as a Markdown table and written to results/<name>.json.
@@ -21,16 +22,16 @@ import torch
 import data
 from cascade import S, Distiller, freeze
 from config import Args
-from grid import cached_run, save_result
+from grid import cached_run, cpu_name, save_result
 from models import build_model, count_flops, count_params, cpu_latency
-from synthetic import write_video
-from video import clip_indices, probe_video, read_frames
+from video import (FrameTable, clip_indices, decode_size, prepare_tree, probe_video,
+                   read_frames)
 
 
 # -----------------------------------------------------------------------------
 # python benchmark.py data
 
-def read_whole_video(path, indices):
+def read_whole_video(path, indices, size=None):
     """The baseline: decode every frame to RGB, then slice (what torchvision's read_video did)."""
     with av.open(path) as container:
         stream = container.streams.video[0]
@@ -39,65 +40,120 @@ def read_whole_video(path, indices):
     return torch.from_numpy(np.stack([frames[min(i, len(frames) - 1)] for i in indices]))
 
 
-def _ucf_like_videos(folder, count, frames=186, width=320, height=240, gop=12, seed=0):
-    """Videos of UCF101's typical length and size (186 frames at 320x240, 25 fps), a keyframe
-    every `gop` frames: a smooth random texture panning, plus noise, so the codec has work."""
+def encode(path, frames, codec, gop=12, bit_rate=600_000, options=None):
+    """uint8 (n, H, W, 3) -> a video at 25 fps; 600 kbit/s at 320x240 is UCF101's usual rate."""
+    with av.open(path, "w") as container:
+        stream = container.add_stream(codec, rate=25, options=options or {})
+        stream.height, stream.width = frames.shape[1:3]
+        stream.pix_fmt, stream.bit_rate = "yuv420p", bit_rate
+        stream.codec_context.gop_size = gop
+        for image in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+
+
+def ucf_like_videos(folder, count, frames=186, width=320, height=240, seed=0):
+    """UCF101's typical video (186 frames, 320x240, 25 fps) as MPEG-4 Part 2 AVI with B-frames
+    (XviD's usual setting) and as H.264 MP4: a blocky random texture panning 2 px per frame, plus
+    noise, so the codecs have work. -> {"avi": [paths], "mp4": [paths]}."""
     rng = np.random.default_rng(seed)
-    paths = []
+    paths = {"avi": [], "mp4": []}
     for k in range(count):
         texture = rng.uniform(0, 255, (height // 8, (width + 2 * frames) // 8 + 1, 3))
-        texture = np.kron(texture, np.ones((8, 8, 1)))  # (H, W + 2 * frames, 3), blocky texture
-        video = np.stack([texture[:, 2 * t:2 * t + width] for t in range(frames)])  # (n, H, W, 3)
-        video = (video + rng.normal(0, 6, video.shape)).clip(0, 255).astype(np.uint8)
-        paths.append(os.path.join(folder, f"ucf_like_{k}.avi"))
-        write_video(paths[-1], video, gop=gop)
+        texture = np.kron(texture, np.ones((8, 8, 1)))  # (H, W + 2 * frames, 3)
+        clip = np.stack([texture[:, 2 * t:2 * t + width] for t in range(frames)])  # (n, H, W, 3)
+        clip = (clip + rng.normal(0, 6, clip.shape)).clip(0, 255).astype(np.uint8)
+        for ext, codec, options in (("avi", "mpeg4", {"bf": "2"}), ("mp4", "libx264", {})):
+            os.makedirs(os.path.join(folder, ext), exist_ok=True)
+            paths[ext].append(os.path.join(folder, ext, f"ucf_like_{k}.{ext}"))
+            encode(paths[ext][-1], clip, codec, options=options)
     return paths
 
 
-def _time_loader(read, videos, clip_len, stride, resize, crop, clips, seed=0):
-    """Clips per second (one process, one decoder thread) of `read` + the training transform."""
-    rng = np.random.default_rng(seed)
-    span = (clip_len - 1) * stride + 1
-    t0 = time.perf_counter()
-    for _ in range(clips):
-        v = videos[int(rng.integers(len(videos)))]
-        start = int(rng.integers(0, max(v.num_frames - span, 0) + 1))
-        frames = read(v.path, clip_indices(v.num_frames, clip_len, stride, start))
-        clip = data.train_transform(frames, resize, crop, rng)  # (3, T, S, S)
-    assert clip.shape == (3, clip_len, crop, crop)
-    return clips / (time.perf_counter() - t0)
+def probed(paths):
+    out = []
+    for p in paths:
+        info = probe_video(p)
+        out.append(data.Video(p, 0, info["num_frames"], info["fps"], info["width"],
+                              info["height"], FrameTable.from_json(info["table"])))
+    return out
+
+
+def interleaved(loaders, rounds, warmup, clips):
+    """{name: fn() that loads one clip} -> {name: (median clips per CPU-second, median clips per
+    wall second)}. Round by round, every loader loads `clips` clips in turn, so a slow-down of the
+    shared machine hits all alike; the first `warmup` rounds are not counted."""
+    per_cpu = {n: [] for n in loaders}
+    per_wall = {n: [] for n in loaders}
+    for r in range(warmup + rounds):
+        for name, load in loaders.items():
+            c0, w0 = time.process_time(), time.perf_counter()
+            for _ in range(clips):
+                load()
+            if r >= warmup:
+                per_cpu[name].append(clips / (time.process_time() - c0))
+                per_wall[name].append(clips / (time.perf_counter() - w0))
+    return {n: (float(np.median(per_cpu[n])), float(np.median(per_wall[n]))) for n in loaders}
 
 
 def bench_data(args):
-    torch.set_num_threads(1)  # one core per loader, as in a DataLoader worker
-    rows = []
-    cfg = data.DATASETS["synthetic"]
-    train, _, _ = data.load_dataset("synthetic", args.data_root, fold=1)
-    sets = [("simulated (default set)", train, cfg["clip_len"], cfg["frame_stride"],
-             cfg["resize"], cfg["crop"])]
+    """Clips per CPU-second of one training item (decode + scale + crop + normalise) with one
+    decoder and one torch thread, i.e. per core as in a DataLoader worker: HMDB51's configuration
+    (16 frames, stride 2, short side 128, crop 112) on UCF-like AVI and MP4, and on the prepared
+    copy (python data.py --prepare), against the ways this could be done instead."""
+    torch.set_num_threads(1)
+    h = data.DATASETS["hmdb51"]
+    T, stride, resize, crop = h["clip_len"], h["frame_stride"], h["resize"], h["crop"]
+    rng = np.random.default_rng(0)
+
+    def item(videos, read):
+        def load():
+            v = videos[int(rng.integers(len(videos)))]
+            start = int(rng.integers(0, max(v.num_frames - (T - 1) * stride - 1, 0) + 1))
+            frames = read(v, clip_indices(v.num_frames, T, stride, start))
+            return data.train_transform(frames, resize, crop, rng)  # (3, T, crop, crop)
+        return load
+
+    ours = lambda v, idx: read_frames(v.path, idx, 1, v.table, decode_size(v, resize))
+    float_resize = lambda v, idx: read_frames(v.path, idx, 1, v.table)  # scaled as floats
+    whole = lambda v, idx: read_whole_video(v.path, idx)
+    decode_only = lambda v, idx: read_frames(v.path, idx, 1, v.table, decode_size(v, resize))
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"writing {args.videos} UCF101-like videos (186 frames, 320x240, GOP 12) ...")
-        paths = _ucf_like_videos(tmp, args.videos)
-        ucf = [data.Video(p, 0, **probe_video(p)) for p in paths]
-        u = data.DATASETS["ucf101"]
-        sets.append(("UCF101-like (186 x 320x240)", ucf, u["clip_len"], u["frame_stride"],
-                     u["resize"], u["crop"]))
-        for name, videos, clip_len, stride, resize, crop in sets:
-            ours = _time_loader(lambda p, i: read_frames(p, i, threads=1), videos,
-                                clip_len, stride, resize, crop, args.clips)
-            whole = _time_loader(read_whole_video, videos, clip_len, stride, resize, crop,
-                                 args.clips)
-            rows.append(dict(videos=name, clip=f"{clip_len}x{stride} -> {crop}px",
-                             data_py_clips_per_s=round(ours, 1),
-                             whole_video_clips_per_s=round(whole, 1),
-                             ratio=round(ours / whole, 2)))
-    print("\n| videos | clip (T x stride -> crop) | video.py clips/s | decode all + slice "
-          "clips/s | ratio |\n|---|---|---|---|---|")
+        print(f"writing {args.videos} UCF101-like videos (186 frames, 320x240) as AVI and MP4 ...")
+        paths = ucf_like_videos(tmp, args.videos)
+        sets = {ext: probed(ps) for ext, ps in paths.items()}
+        t0 = time.process_time()
+        prepared = os.path.join(tmp, "prepared")
+        report = prepare_tree(os.path.join(tmp, "avi"), prepared, resize, workers=1)
+        prep_cpu = (time.process_time() - t0) / args.videos  # CPU-seconds per video
+        sets["prepared"] = probed([os.path.join(prepared, os.path.basename(p))
+                                   for p in paths["avi"]])
+        loaders = {}
+        for name, videos in sets.items():
+            loaders[f"{name}: video.py"] = item(videos, ours)
+            if name != "prepared":
+                loaders[f"{name}: video.py, resize as floats"] = item(videos, float_resize)
+                loaders[f"{name}: decode all + slice"] = item(videos, whole)
+        decode = {f"{n}: decode only": (lambda vs: lambda: decode_only(
+            vs[int(rng.integers(len(vs)))], list(range(40, 40 + T * stride, stride))))(vs)
+            for n, vs in sets.items()}
+        print(f"timing: {args.warmup} + {args.rounds} interleaved rounds of {args.clips} clips")
+        figures = interleaved({**loaders, **decode}, args.rounds, args.warmup, args.clips)
+        disk = {n: sum(os.path.getsize(v.path) for v in vs) / len(vs) for n, vs in sets.items()}
+    rows = [dict(loader=n, clips_per_cpu_s=round(c, 1), clips_per_wall_s=round(w, 1))
+            for n, (c, w) in figures.items()]
+    print(f"\nOne training item ({T}x{stride} frames -> short side {resize} -> crop {crop}, "
+          f"normalised), one core; median of {args.rounds} rounds\n"
+          "| videos: loader | clips / CPU-s | clips / s (wall) |\n|---|---|---|")
     for r in rows:
-        print(f"| {r['videos']} | {r['clip']} | {r['data_py_clips_per_s']} | "
-              f"{r['whole_video_clips_per_s']} | {r['ratio']}x |")
-    print("(one process, one decoder thread, one torch thread; clips include the train transform)")
-    save_result("data", dict(rows=rows, clips=args.clips))
+        print(f"| {r['loader']} | {r['clips_per_cpu_s']} | {r['clips_per_wall_s']} |")
+    gain = figures["prepared: video.py"][0] / figures["avi: video.py"][0]
+    print(f"\nThe prepared copy: {gain:.1f}x the clips per CPU-second of the AVI originals; "
+          f"{disk['prepared'] / disk['avi']:.2f}x their disk size; preparing costs "
+          f"{prep_cpu:.2f} CPU-s per video ({report['prepared']} prepared)")
+    save_result("data", dict(rows=rows, prepared_gain=gain, prepared_cpu_s_per_video=prep_cpu,
+                             bytes_per_video=disk, rounds=args.rounds, clips=args.clips,
+                             videos=args.videos))
 
 
 # -----------------------------------------------------------------------------
@@ -169,6 +225,91 @@ def bench_speed(args):
 
 
 # -----------------------------------------------------------------------------
+# python benchmark.py throughput
+
+def bench_throughput(args):
+    """Is training data-bound? Three figures, in clips per second, for the real configuration:
+      loader  the DataLoader of train.py (data.TrainClips, --workers processes) over UCF-like videos
+              (AVI originals, and their copy prepared by python data.py --prepare);
+      step    SKD's last-phase training step (teacher forward, student forward and backward, SGD)
+              on a batch already on the device;
+      both    the loader feeding the step, as train.py runs it.
+    On CUDA the models are the HMDB51 cascade's teacher and student; on a CPU the simulated
+    cascade's small ones (and the figures say little about a GPU run)."""
+    cuda = torch.cuda.is_available() and args.device != "cpu"
+    if args.amp and not cuda:
+        raise SystemExit("error: --amp (bf16 autocast) is for CUDA: drop it on the CPU")
+    device = torch.device("cuda" if cuda else "cpu")
+    cascade = (args.cascade or data.DATASETS["hmdb51" if cuda else "synthetic"]["cascade"]).split(",")
+    h = data.DATASETS["hmdb51"]
+    T, stride, resize, crop, B = args.clip_len, h["frame_stride"], args.resize, args.crop, args.batch
+    K = h["num_classes"]
+    torch.manual_seed(0)
+    teacher = freeze(build_model(cascade[0], K)).to(device)
+    distiller = Distiller(build_model(cascade[-1], K), teacher, "skd", Args(), T, crop).to(device)
+    opt = torch.optim.SGD([q for q in distiller.parameters() if q.requires_grad], lr=1e-3,
+                          momentum=0.9)
+    labels = dict(labels=torch.randint(0, K, (B,)), pl_targets=torch.zeros(B, K),
+                  pl_weights=torch.zeros(B), pl_keep=torch.zeros(B, dtype=torch.bool))
+    labels = {k: v.to(device) for k, v in labels.items()}
+
+    def step(x):  # one training step on clips x (B, 3, T, S, S)
+        x = x.to(device, non_blocking=True)
+        if cuda:
+            x = x.contiguous(memory_format=torch.channels_last_3d)
+        with torch.autocast(device.type, torch.bfloat16, enabled=args.amp):
+            loss = distiller(x, labels, S + 1, 1.0)["loss"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    def timed(batches, run):  # clips per second over `args.steps` batches after the warm-up
+        for i, x in enumerate(batches):
+            if i == args.warmup:
+                if cuda:
+                    torch.cuda.synchronize()
+                t0 = time.perf_counter()
+            if i == args.warmup + args.steps:
+                break
+            run(x)
+        if cuda:
+            torch.cuda.synchronize()
+        return args.steps * B / (time.perf_counter() - t0)
+
+    def loader(videos):
+        ds = data.TrainClips(videos, [0] * len(videos), T, stride, resize, crop)
+        order = torch.utils.data.RandomSampler(ds, replacement=True,
+                                               num_samples=(args.warmup + args.steps + 1) * B)
+        return (x for x, *_ in torch.utils.data.DataLoader(
+            ds, batch_size=B, sampler=order, num_workers=args.workers, pin_memory=cuda))
+
+    fixed = torch.randn(B, 3, T, crop, crop)  # (B, 3, T, S, S)
+    rows = [dict(what="step", clips_per_s=timed((fixed for _ in iter(int, 1)), step))]
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = ucf_like_videos(tmp, args.videos, frames=args.frames)["avi"]
+        prepare_tree(os.path.join(tmp, "avi"), os.path.join(tmp, "prepared"), resize)
+        kinds = {"AVI originals": probed(paths), "prepared copy": probed(
+            [os.path.join(tmp, "prepared", os.path.basename(p)) for p in paths])}
+        for kind, videos in kinds.items():
+            rows.append(dict(what=f"loader, {kind}", clips_per_s=timed(loader(videos),
+                                                                        lambda x: None)))
+            rows.append(dict(what=f"both, {kind}", clips_per_s=timed(loader(videos), step)))
+    name = torch.cuda.get_device_name() if cuda else f"CPU ({cpu_name()})"
+    print(f"\n{name}; {cascade[0]} -> {cascade[-1]}, batch {B} x {T}x{crop}x{crop}"
+          f"{', bf16 autocast' if args.amp else ''}; {args.workers} loader workers; "
+          f"{args.steps} batches after {args.warmup}\n| | clips / s |\n|---|---|")
+    for r in rows:
+        print(f"| {r['what']} | {r['clips_per_s']:.1f} |")
+    for kind in kinds:
+        load = next(r for r in rows if r["what"] == f"loader, {kind}")["clips_per_s"]
+        verdict = "data-bound" if load < rows[0]["clips_per_s"] else "compute-bound"
+        print(f"{kind}: {verdict} (the loader gives {load / rows[0]['clips_per_s']:.2f}x the "
+              "clips the step takes)")
+    save_result("throughput", dict(rows=rows, device=name, cascade=cascade, batch=B, clip_len=T,
+                                   crop=crop, workers=args.workers, amp=args.amp))
+
+
+# -----------------------------------------------------------------------------
 # python benchmark.py frames
 
 def bench_frames(args):
@@ -195,11 +336,11 @@ def bench_frames(args):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="benchmark", required=True)
-    d = sub.add_parser("data", help="clip loading speed against whole-video decoding")
-    d.add_argument("--data-root", default=data.DATASETS["synthetic"]["root"],
-                   help="the simulated set (generated there on first use)")
-    d.add_argument("--videos", type=int, default=8, help="UCF101-like videos to generate")
-    d.add_argument("--clips", type=int, default=200, help="clips timed per loader and video set")
+    d = sub.add_parser("data", help="clips per CPU-second of the loader, and of alternatives")
+    d.add_argument("--videos", type=int, default=6, help="UCF101-like videos of each container")
+    d.add_argument("--clips", type=int, default=10, help="clips per loader per round")
+    d.add_argument("--rounds", type=int, default=7, help="timed rounds (the median is reported)")
+    d.add_argument("--warmup", type=int, default=1, help="untimed rounds")
     sp = sub.add_parser("speed", help="training-step cost per method; efficiency per model")
     sp.add_argument("--rounds", type=int, default=20, help="timed steps per variant")
     sp.add_argument("--warmup", type=int, default=3, help="untimed steps per variant")
@@ -208,8 +349,24 @@ def main():
     f = sub.add_parser("frames", help="single-frame model against a clip model, same budget")
     f.add_argument("--epochs", type=int, default=data.DATASETS["synthetic"]["epochs"])
     f.add_argument("--workers", type=int, default=2)
+    h = data.DATASETS["hmdb51"]
+    t = sub.add_parser("throughput", help="loader, training step and both, in clips/s (GPU)")
+    t.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="loader processes")
+    t.add_argument("--batch", type=int, default=h["batch_size"])
+    t.add_argument("--steps", type=int, default=20, help="timed batches")
+    t.add_argument("--warmup", type=int, default=3, help="untimed batches")
+    t.add_argument("--amp", action="store_true", help="bf16 autocast (CUDA only)")
+    t.add_argument("--device", default="auto", choices=["auto", "cpu"])
+    t.add_argument("--cascade", help="teacher,...,student (default: HMDB51's on CUDA, the "
+                                     "simulated set's on a CPU)")
+    t.add_argument("--clip-len", type=int, default=h["clip_len"])
+    t.add_argument("--resize", type=int, default=h["resize"])
+    t.add_argument("--crop", type=int, default=h["crop"])
+    t.add_argument("--videos", type=int, default=8, help="UCF101-like videos to generate")
+    t.add_argument("--frames", type=int, default=186, help="frames per generated video")
     args = p.parse_args()
-    {"data": bench_data, "speed": bench_speed, "frames": bench_frames}[args.benchmark](args)
+    {"data": bench_data, "speed": bench_speed, "frames": bench_frames,
+     "throughput": bench_throughput}[args.benchmark](args)
 
 
 if __name__ == "__main__":

@@ -293,7 +293,6 @@ def get_frames(v, indices, cache=None, short_side=None):
 # (python data.py --prepare; README "Data": what it buys per core and what it costs on disk)
 
 PREPARED_GOP = 12  # frames between keyframes: a 16 x 2 clip spans 31, so a seek decodes <= 11 extra
-PREPARED_QSCALE = 2  # MPEG-4 quantiser, 1 (best) .. 31: 2 keeps the re-encoding loss small
 CONTAINERS = {".avi": "avi", ".mp4": "mp4", ".mkv": "matroska", ".mov": "mov", ".webm": "webm"}
 
 
@@ -315,7 +314,8 @@ def prepare_video(src, dst, short_side, gop=PREPARED_GOP):
             sout = cout.add_stream("libvpx" if ext == ".webm" else "mpeg4", rate=rate)
             sout.width, sout.height, sout.pix_fmt = width, height, "yuv420p"
             sout.codec_context.gop_size, sout.codec_context.max_b_frames = gop, 0
-            sout.codec_context.qscale = PREPARED_QSCALE
+            sout.codec_context.qscale = True  # constant quantiser, at its floor (qmin 2 of 31):
+            # the re-encoding loses little; the copy costs disk instead (README, Data)
             sout.codec_context.time_base = sout.time_base = Fraction(1) / rate
             for frame in cin.decode(sin):
                 out = frame.reformat(width=width, height=height, format="yuv420p")

@@ -24,3 +24,39 @@ def test_speed_benchmark_runs_and_reports_every_variant(tmp_path):
     gflops = [m["gflops"] for m in result["models"]]
     assert gflops == sorted(gflops, reverse=True) and gflops[-1] > 0  # teacher first, cheapest last
     assert all(m["video_acc"] is None for m in result["models"])  # no run summary was given
+
+
+def run_benchmark(tmp_path, *args):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, os.path.join(REPO, "benchmark.py"), *args], cwd=tmp_path,
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_throughput_benchmark_reports_loader_step_and_both_on_the_cpu(tmp_path):
+    out = run_benchmark(tmp_path, "throughput", "--workers", "1", "--batch", "2", "--steps", "2",
+                        "--warmup", "1", "--clip-len", "4", "--resize", "36", "--crop", "32",
+                        "--videos", "2", "--frames", "30", "--device", "cpu")
+    with open(tmp_path / "results" / "throughput.json") as f:
+        result = json.load(f)
+    names = [r["what"] for r in result["rows"]]
+    assert names == ["step", "loader, AVI originals", "both, AVI originals",
+                     "loader, prepared copy", "both, prepared copy"]
+    assert all(r["clips_per_s"] > 0 for r in result["rows"])
+    assert result["device"].startswith("CPU") and not result["amp"]
+    assert out.count("-bound (the loader gives") == 2  # the verdict for each kind of video
+
+
+def test_data_benchmark_times_every_loader(tmp_path):
+    run_benchmark(tmp_path, "data", "--videos", "1", "--clips", "1", "--rounds", "1",
+                  "--warmup", "0")
+    with open(tmp_path / "results" / "data.json") as f:
+        result = json.load(f)
+    loaders = {r["loader"] for r in result["rows"]}
+    for kind in ("avi", "mp4"):
+        assert {f"{kind}: video.py", f"{kind}: decode all + slice",
+                f"{kind}: decode only"} <= loaders
+    assert {"prepared: video.py", "prepared: decode only"} <= loaders
+    assert all(r["clips_per_cpu_s"] > 0 and r["clips_per_wall_s"] > 0 for r in result["rows"])
+    assert result["prepared_gain"] > 0 and result["prepared_cpu_s_per_video"] > 0
