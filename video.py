@@ -111,8 +111,9 @@ def scaled_size(width, height, short_side):
 def read_frames(path, indices, threads=None, table=None, size=None):
     """Frames `indices` of the full sequential decode (0-based, any order, repeats allowed)
     -> uint8 (N, H, W, 3). Indices past the last frame give the last frame. With `size`
-    (width, height), FFmpeg's scaler resizes each frame while converting it to RGB (bilinear,
-    area-averaging when it shrinks): far cheaper than resizing float tensors afterwards.
+    (width, height), FFmpeg's scaler resizes each frame while converting it to RGB (bilinear, its
+    filter widened when it shrinks, so it averages as an antialiased resize does): far cheaper
+    than resizing float tensors afterwards.
 
     With the video's FrameTable (from probe_video) and timestamps that allow it, decoding starts
     at the keyframe before the first wanted frame and stops at the last one, so a clip costs about
