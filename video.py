@@ -225,8 +225,10 @@ def probe_video(path):
         raise ValueError(f"{what} ({type(e).__name__}: {e}); truncated or damaged?") from None
     if not pts:
         raise ValueError("no frame could be decoded")
-    if header and data_end is not None and data_end - start < header - max(2 / fps, 0.02 * header):
-        raise ValueError(f"truncated: the data ends at {data_end - start:.2f} s of the "
+    # containers count their duration from timestamp 0 (MKV) or from the first frame (MP4, AVI)
+    reached = max(data_end, data_end - start) if data_end is not None else None
+    if header and reached is not None and reached < header - max(2 / fps, 0.02 * header):
+        raise ValueError(f"truncated: the data ends at {reached:.2f} s of the "
                          f"{header:.2f} s the header gives")
     pts = np.zeros(len(pts), np.int64) if untimed else np.asarray(pts, np.int64)  # unseekable
     table = FrameTable(pts, np.asarray(keys, dtype=np.int64))

@@ -660,6 +660,33 @@ def test_every_file_kind_is_frame_exact_on_the_seek_and_the_cache_paths(kind_vid
     assert v.table.seekable and seeks >= len(clips) // 2, (kind, seeks, len(clips))
 
 
+def test_timestamps_against_the_frame_order_decode_from_the_start(index_videos, tmp_path,
+                                                                  monkeypatch):
+    """A file whose B-frame timestamps disagree with the order the decoder gives the frames in
+    (as some phone MP4s): the H.264 MP4 remuxed into MKV with two packets' timestamps swapped.
+    A timestamp then names no place reliably: the table says so, and every clip is counted from
+    the start of the file."""
+    path = tmp_path / "swapped.mkv"
+    with av.open(index_videos["mp4"]) as cin, av.open(str(path), "w") as cout:
+        sin = cin.streams.video[0]
+        sout = cout.add_stream_from_template(sin)
+        ps = [p for p in cin.demux(sin) if p.size > 0]
+        ps[10].pts, ps[11].pts = ps[11].pts, ps[10].pts
+        for p in ps:
+            p.stream = sout
+            cout.mux(p)
+    truth = decode_all(path)
+    frame_table = table(path)
+    assert np.any(np.diff(frame_table.pts) <= 0) and not frame_table.seekable
+    counts = patch_open(monkeypatch)
+    for start in (0, 9, 30, 61, len(truth) - 8):
+        idx = list(range(start, start + 8))
+        counts.clear()
+        got = video.read_frames(str(path), idx, table=frame_table)
+        assert np.array_equal(got.numpy(), truth[idx])
+        assert counts == [idx[-1] + 1]  # one pass, from frame 0
+
+
 def test_truncation_is_told_from_dropped_frames_and_edit_lists(kind_videos, tmp_path):
     for kind in ("avi_dropped", "mp4_edit_list"):  # real files, not truncated
         assert video.probe_video(kind_videos[kind])["num_frames"] == len(decode_all(
