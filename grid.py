@@ -329,8 +329,10 @@ def bench_accuracy(args):
 
     fractions = [f"{f:g}" for f in args.fractions]
     for key, what in (("video_acc", "video"), ("clip_acc", "clip")):
+        seeds = ", ".join(f"{f:g}: " + str(args.headline_seeds if f == args.ablation_fraction
+                                            else args.seeds) for f in args.fractions)
         print(f"\nStudent {what} accuracy (teacher and assistants: their own), mean +- std over "
-              f"{args.seeds} seed(s); columns: label fraction\n| method | "
+              f"seeds (label fraction: seeds {seeds}); columns: label fraction\n| method | "
               + " | ".join(fractions) + " | min / run |\n|---|" + "---|" * (len(fractions) + 1))
         for name in dict.fromkeys(r["name"] for r in rows if r["kind"] != "ablation"):
             mine = {r["fraction"]: r for r in rows if r["name"] == name}
