@@ -24,14 +24,14 @@ from cascade import S, Distiller, freeze
 from config import Args
 from grid import cached_run, cpu_name, save_result
 from models import build_model, count_flops, count_params, cpu_latency
-from video import (FrameTable, clip_indices, decode_size, prepare_tree, probe_video,
-                   read_frames)
+from synthetic import write_video
+from video import clip_indices, decode_size, prepare_tree, read_frames
 
 
 # -----------------------------------------------------------------------------
 # python benchmark.py data
 
-def read_whole_video(path, indices, size=None):
+def read_whole_video(path, indices):
     """The baseline: decode every frame to RGB, then slice (what torchvision's read_video did)."""
     with av.open(path) as container:
         stream = container.streams.video[0]
@@ -40,21 +40,9 @@ def read_whole_video(path, indices, size=None):
     return torch.from_numpy(np.stack([frames[min(i, len(frames) - 1)] for i in indices]))
 
 
-def encode(path, frames, codec, gop=12, bit_rate=600_000, options=None):
-    """uint8 (n, H, W, 3) -> a video at 25 fps; 600 kbit/s at 320x240 is UCF101's usual rate."""
-    with av.open(path, "w") as container:
-        stream = container.add_stream(codec, rate=25, options=options or {})
-        stream.height, stream.width = frames.shape[1:3]
-        stream.pix_fmt, stream.bit_rate = "yuv420p", bit_rate
-        stream.codec_context.gop_size = gop
-        for image in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        container.mux(stream.encode())
-
-
 def ucf_like_videos(folder, count, frames=186, width=320, height=240, seed=0):
-    """UCF101's typical video (186 frames, 320x240, 25 fps) as MPEG-4 Part 2 AVI with B-frames
-    (XviD's usual setting) and as H.264 MP4: a blocky random texture panning 2 px per frame, plus
+    """UCF101's typical video (186 frames, 320x240, 25 fps, 600 kbit/s, GOP 12) as MPEG-4 Part 2
+    AVI with B-frames (XviD's usual setting) and as H.264 MP4: a blocky random texture panning 2 px per frame, plus
     noise, so the codecs have work. -> {"avi": [paths], "mp4": [paths]}."""
     rng = np.random.default_rng(seed)
     paths = {"avi": [], "mp4": []}
@@ -66,17 +54,15 @@ def ucf_like_videos(folder, count, frames=186, width=320, height=240, seed=0):
         for ext, codec, options in (("avi", "mpeg4", {"bf": "2"}), ("mp4", "libx264", {})):
             os.makedirs(os.path.join(folder, ext), exist_ok=True)
             paths[ext].append(os.path.join(folder, ext, f"ucf_like_{k}.{ext}"))
-            encode(paths[ext][-1], clip, codec, options=options)
+            write_video(paths[ext][-1], clip, codec=codec, gop=12, bit_rate=600_000,
+                        options=options)
     return paths
 
 
 def probed(paths):
-    out = []
-    for p in paths:
-        info = probe_video(p)
-        out.append(data.Video(p, 0, info["num_frames"], info["fps"], info["width"],
-                              info["height"], FrameTable.from_json(info["table"])))
-    return out
+    """data.Video of each file, probed as the data sets do (metadata cached beside them)."""
+    return data.scan_videos([data.Video(p, 0) for p in paths], os.path.dirname(paths[0]),
+                            workers=1)
 
 
 def interleaved(loaders, rounds, warmup, clips):
@@ -114,17 +100,21 @@ def bench_data(args):
             return data.train_transform(frames, resize, crop, rng)  # (3, T, crop, crop)
         return load
 
+    def decode(videos):  # a fixed 16x2 clip of a random video, decoded and scaled only
+        return lambda: ours(videos[int(rng.integers(len(videos)))],
+                            list(range(40, 40 + T * stride, stride)))
+
     ours = lambda v, idx: read_frames(v.path, idx, 1, v.table, decode_size(v, resize))
     float_resize = lambda v, idx: read_frames(v.path, idx, 1, v.table)  # scaled as floats
     whole = lambda v, idx: read_whole_video(v.path, idx)
-    decode_only = lambda v, idx: read_frames(v.path, idx, 1, v.table, decode_size(v, resize))
     with tempfile.TemporaryDirectory() as tmp:
         print(f"writing {args.videos} UCF101-like videos (186 frames, 320x240) as AVI and MP4 ...")
         paths = ucf_like_videos(tmp, args.videos)
         sets = {ext: probed(ps) for ext, ps in paths.items()}
         t0 = time.process_time()
         prepared = os.path.join(tmp, "prepared")
-        report = prepare_tree(os.path.join(tmp, "avi"), prepared, resize, workers=1)
+        report = prepare_tree(os.path.join(tmp, "avi"), prepared, resize, workers=1,
+                              skip=(data.METADATA_FILE,))
         prep_cpu = (time.process_time() - t0) / args.videos  # CPU-seconds per video
         sets["prepared"] = probed([os.path.join(prepared, os.path.basename(p))
                                    for p in paths["avi"]])
@@ -134,11 +124,9 @@ def bench_data(args):
             if name != "prepared":
                 loaders[f"{name}: video.py, resize as floats"] = item(videos, float_resize)
                 loaders[f"{name}: decode all + slice"] = item(videos, whole)
-        decode = {f"{n}: decode only": (lambda vs: lambda: decode_only(
-            vs[int(rng.integers(len(vs)))], list(range(40, 40 + T * stride, stride))))(vs)
-            for n, vs in sets.items()}
+        decode_only = {f"{n}: decode only": decode(vs) for n, vs in sets.items()}
         print(f"timing: {args.warmup} + {args.rounds} interleaved rounds of {args.clips} clips")
-        figures = interleaved({**loaders, **decode}, args.rounds, args.warmup, args.clips)
+        figures = interleaved({**loaders, **decode_only}, args.rounds, args.warmup, args.clips)
         disk = {n: sum(os.path.getsize(v.path) for v in vs) / len(vs) for n, vs in sets.items()}
     rows = [dict(loader=n, clips_per_cpu_s=round(c, 1), clips_per_wall_s=round(w, 1))
             for n, (c, w) in figures.items()]
@@ -287,7 +275,8 @@ def bench_throughput(args):
     rows = [dict(what="step", clips_per_s=timed((fixed for _ in iter(int, 1)), step))]
     with tempfile.TemporaryDirectory() as tmp:
         paths = ucf_like_videos(tmp, args.videos, frames=args.frames)["avi"]
-        prepare_tree(os.path.join(tmp, "avi"), os.path.join(tmp, "prepared"), resize)
+        prepare_tree(os.path.join(tmp, "avi"), os.path.join(tmp, "prepared"), resize,
+                     skip=(data.METADATA_FILE,))
         kinds = {"AVI originals": probed(paths), "prepared copy": probed(
             [os.path.join(tmp, "prepared", os.path.basename(p)) for p in paths])}
         for kind, videos in kinds.items():

@@ -101,7 +101,6 @@ LAYOUT = {
               "<root>/ucfTrainTestlist/{classInd.txt,trainlist0N.txt,testlist0N.txt}",
     "synthetic": "the HMDB51 layout, with synthetic.json holding the generator's parameters",
 }
-VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov")
 METADATA_FILE = "skd_metadata.json"  # beside the videos; see scan_videos
 PROBE_VERSION = 2  # entries probed by an older probe_video are probed again
 
@@ -343,10 +342,9 @@ def _resized(frames, resize):
     if min(H, W) == resize:
         return frames
     x = frames.permute(0, 3, 1, 2).float().div_(255)  # (T, 3, H, W)
-    scale = resize / min(H, W)
-    size = (max(resize, round(H * scale)), max(resize, round(W * scale)))
-    x = F.interpolate(x, size=size, mode="bilinear", align_corners=False,
-                      antialias=scale < 1).clamp_(0, 1)  # (T, 3, H', W')
+    width, height = video.scaled_size(W, H, resize)
+    x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False,
+                      antialias=resize < min(H, W)).clamp_(0, 1)  # (T, 3, H', W')
     return x.permute(0, 2, 3, 1)  # (T, H', W', 3), a view
 
 
@@ -591,7 +589,7 @@ def main(argv=None):
                       f"videos, {len(test)} test videos")
         else:
             p.print_help()
-    except (DatasetError, FileExistsError, ValueError) as e:  # --prepare: --out inside --root
+    except (DatasetError, FileExistsError, ValueError) as e:  # e.g. --prepare's --out in --root
         sys.exit(f"error: {e}")
 
 

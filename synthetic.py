@@ -125,15 +125,16 @@ def render_video(motion, rng, frames, size, difficulty):
     return (canvas.clip(0, 1) * 255).round().astype(np.uint8)
 
 
-def write_video(path, frames, fps=25, codec="mpeg4", gop=16):
+def write_video(path, frames, fps=25, codec="mpeg4", gop=16, bit_rate=None, options=None):
     """Encode uint8 (n, H, W, 3) frames: MPEG-4 Part 2 in AVI (the codec family of HMDB51/UCF101),
-    a keyframe every `gop` frames so that seeking matters as it does on the real data."""
+    a keyframe every `gop` frames so that seeking matters as it does on the real data. `bit_rate`
+    in bit/s (default 2 bits per pixel: PSNR ~ the noise floor); `options`: the encoder's own."""
     container = av.open(path, "w")
-    stream = container.add_stream(codec, rate=fps)
+    stream = container.add_stream(codec, rate=fps, options=options or {})
     stream.height, stream.width = frames.shape[1:3]
     stream.pix_fmt = "yuv420p"
     stream.codec_context.gop_size = gop
-    stream.bit_rate = int(2 * frames.shape[1] * frames.shape[2] * fps)  # 2 bits per pixel: PSNR ~ the noise floor
+    stream.bit_rate = bit_rate or int(2 * frames.shape[1] * frames.shape[2] * fps)
     for image in frames:
         container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
     container.mux(stream.encode())  # flush

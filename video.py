@@ -18,6 +18,7 @@ Sec. 9) fits in memory, and from the file with read_frames otherwise: the same f
 Shapes: frames are uint8 (N, H, W, 3), RGB, as decoded; data.py turns them into clips (3, T, S, S).
 """
 import os
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
@@ -203,10 +204,11 @@ def probe_video(path):
         raise ValueError("zero-byte file")
     pts, keys, untimed = [], [], False
     try:
-        container, stream = _open(path, threads=1)
-        with container:
+        with av.open(path) as container:
             if not container.streams.video:
                 raise ValueError("no video stream")
+            stream = container.streams.video[0]
+            stream.codec_context.thread_count = 1
             header = container.duration / av.time_base if container.duration else None
             fps = float(stream.average_rate or stream.guessed_rate or 25)
             width, height = stream.codec_context.width, stream.codec_context.height
@@ -238,7 +240,7 @@ def probe_video(path):
 # -----------------------------------------------------------------------------
 # The decoded-frame cache: a small data set decoded once into memory
 
-_DECODED = {}  # (path, size, mtime) -> frames: runs in one process (benchmark.py) decode once
+_DECODED = {}  # (path, bytes, mtime, scaled size) -> frames: runs in one process decode once
 
 
 def decode_size(v, short_side):
@@ -252,20 +254,20 @@ def cache_frames(videos, max_bytes, workers=2, short_side=None):
     """Decode every video once -> {path: uint8 (n, H, W, 3)}, when all frames fit in `max_bytes`.
     With `short_side`, frames are kept scaled as get_frames(..., short_side) gives them.
 
-    For small data sets (the simulated one is about 90 MB decoded), decoding is the largest cost of
+    For small data sets (the simulated one is 59 MiB decoded), decoding is the largest cost of
     a training step; with this cache a clip is an indexing operation. Returns {} when the videos
     would not fit (estimated from the metadata). A video that fails here is left out, and the data
     sets fall back to read_frames for it (which then warns and replaces it as usual).
     """
-    sizes = [decode_size(v, short_side) or (v.width, v.height) for v in videos]
-    need = sum(v.num_frames * w * h * 3 for v, (w, h) in zip(videos, sizes))
+    sizes = [decode_size(v, short_side) for v in videos]  # None: as decoded
+    need = sum(v.num_frames * 3 * int(np.prod(size or (v.width, v.height)))
+               for v, size in zip(videos, sizes))  # bytes of uint8 RGB
     if not videos or need > max_bytes:
         return {}
 
-    def decode(v):
+    def decode(v, size):
         try:
             st = os.stat(v.path)
-            size = decode_size(v, short_side)
             key = (v.path, st.st_size, st.st_mtime_ns, size)
             if key not in _DECODED:
                 _DECODED[key] = read_frames(v.path, list(range(v.num_frames)), threads=1,
@@ -275,7 +277,7 @@ def cache_frames(videos, max_bytes, workers=2, short_side=None):
             return None
 
     with ThreadPoolExecutor(max(1, workers)) as pool:  # FFmpeg decodes without the GIL
-        frames = list(pool.map(decode, videos))
+        frames = list(pool.map(decode, videos, sizes))
     return {v.path: f for v, f in zip(videos, frames) if f is not None}
 
 
@@ -296,6 +298,7 @@ def get_frames(v, indices, cache=None, short_side=None):
 # (python data.py --prepare; README "Data": what it buys per core and what it costs on disk)
 
 PREPARED_GOP = 12  # frames between keyframes: a 16 x 2 clip spans 31, so a seek decodes <= 11 extra
+# the video files the project reads (data sets, --prepare), by extension -> FFmpeg's muxer name
 CONTAINERS = {".avi": "avi", ".mp4": "mp4", ".mkv": "matroska", ".mov": "mov", ".webm": "webm"}
 
 
@@ -340,7 +343,6 @@ def prepare_tree(root, out, short_side, workers=4, skip=()):
     file (the split lists) copied as it is, except the names in `skip`. Resumable: a finished
     copy is kept, an interrupted one ('.part') is redone. Never writes under `root`.
     -> dict(prepared, kept, broken [(name, why)], bytes_in, bytes_out)."""
-    import shutil
     root, out = os.path.realpath(root), os.path.realpath(out)
     if out == root or out.startswith(root + os.sep):
         raise ValueError(f"--out {out} lies inside --root {root}: the originals must stay as "
@@ -348,19 +350,19 @@ def prepare_tree(root, out, short_side, workers=4, skip=()):
     videos, report = [], dict(prepared=0, kept=0, broken=[], bytes_in=0, bytes_out=0)
     for folder, _, names in sorted(os.walk(root)):
         for name in sorted(names):
-            src = os.path.join(folder, name)
-            dst = os.path.join(out, os.path.relpath(src, root))
             if name in skip or name.endswith(".part"):
                 continue
+            src = os.path.join(folder, name)
+            dst = os.path.join(out, os.path.relpath(src, root))
             os.makedirs(os.path.dirname(dst), exist_ok=True)
             if os.path.splitext(name)[1].lower() not in CONTAINERS:
-                shutil.copy2(src, dst)
-            elif os.path.isfile(dst):
+                shutil.copy2(src, dst)  # a split list or any other file, as it is
+                continue
+            report["bytes_in"] += os.path.getsize(src)
+            if os.path.isfile(dst):
                 report["kept"] += 1
             else:
                 videos.append((src, dst))
-            report["bytes_in"] += os.path.getsize(src) * (os.path.splitext(name)[1].lower()
-                                                          in CONTAINERS)
 
     def one(job):
         try:
@@ -372,8 +374,11 @@ def prepare_tree(root, out, short_side, workers=4, skip=()):
             return os.path.relpath(job[0], root), f"{type(e).__name__}: {e}"
 
     with ThreadPoolExecutor(max(1, workers)) as pool:  # FFmpeg codes without the GIL
-        for job, failed in zip(videos, pool.map(one, videos)):
-            report["broken" if failed else "prepared"] += [failed] if failed else 1
+        for failed in pool.map(one, videos):
+            if failed:
+                report["broken"].append(failed)
+            else:
+                report["prepared"] += 1
     report["bytes_out"] = sum(os.path.getsize(os.path.join(f, n)) for f, _, ns in os.walk(out)
                               for n in ns if os.path.splitext(n)[1].lower() in CONTAINERS)
     return report
