@@ -19,6 +19,7 @@ import av
 import numpy as np
 import torch
 
+import clips
 import data
 from cascade import S, Distiller, freeze
 from config import Args
@@ -97,7 +98,7 @@ def bench_data(args):
             v = videos[int(rng.integers(len(videos)))]
             start = int(rng.integers(0, max(v.num_frames - (T - 1) * stride - 1, 0) + 1))
             frames = read(v, clip_indices(v.num_frames, T, stride, start))
-            return data.train_transform(frames, resize, crop, rng)  # (3, T, crop, crop)
+            return clips.train_transform(frames, resize, crop, rng)  # (3, T, crop, crop)
         return load
 
     def decode(videos):  # a fixed 16x2 clip of a random video, decoded and scaled only
@@ -217,7 +218,7 @@ def bench_speed(args):
 
 def bench_throughput(args):
     """Is training data-bound? Three figures, in clips per second, for the real configuration:
-      loader  the DataLoader of train.py (data.TrainClips, --workers processes) over UCF-like videos
+      loader  the DataLoader of train.py (clips.TrainClips, --workers processes) over UCF-like videos
               (AVI originals, and their copy prepared by python data.py --prepare);
       step    SKD's last-phase training step (teacher forward, student forward and backward, SGD)
               on a batch already on the device;
@@ -265,7 +266,7 @@ def bench_throughput(args):
         return args.steps * B / (time.perf_counter() - t0)
 
     def loader(videos):
-        ds = data.TrainClips(videos, [0] * len(videos), T, stride, resize, crop)
+        ds = clips.TrainClips(videos, [0] * len(videos), T, stride, resize, crop)
         order = torch.utils.data.RandomSampler(ds, replacement=True,
                                                num_samples=(args.warmup + args.steps + 1) * B)
         return (x for x, *_ in torch.utils.data.DataLoader(

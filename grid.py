@@ -7,8 +7,9 @@ tuned on a separate tuning set and a cache that reuses a finished run only for t
     python grid.py accuracy --quick   # one seed, 20% labels, 2 epochs of 10 steps: a smoke test
 
 METHOD.md Sec. 7 (the baselines) and Sec. 8 (clip and video accuracy). Results go to
-results/tuning.json, results/accuracy.json (every run with its key and every model's accuracy)
-and the Markdown tables printed at the end; runs live in results/runs/ (not kept in git).
+results/tuning.json, results/accuracy.json (every run with its key and every model's accuracy;
+regime b: tuning_b.json, accuracy_b.json) and the Markdown tables printed at the end; runs live
+in results/runs/ (not kept in git).
 """
 import argparse
 import contextlib
@@ -351,9 +352,11 @@ def bench_accuracy(args):
     trained = sum(r["seconds"] for r in runs) / 60
     print(f"\nwall time of this call {minutes:.1f} min (finished runs in results/runs are reused); "
           f"the {len(runs)} runs took {trained:.0f} process-minutes in all, {args.jobs} at a time")
-    save_result("accuracy", dict(rows=rows, runs=runs, paired=paired, tuned=tuned, args=vars(args),
-                           bench=BENCH, minutes=minutes, run_minutes=trained))
-    _plot_accuracy(rows, args.ablation_fraction)
+    suffix = "" if args.regime == "a" else f"_{args.regime}"  # one results file per regime
+    save_result("accuracy" + suffix, dict(rows=rows, runs=runs, paired=paired, tuned=tuned,
+                                          args=vars(args), bench=BENCH, minutes=minutes,
+                                          run_minutes=trained))
+    _plot_accuracy(rows, args.ablation_fraction, suffix)
 
 
 def _paired(runs, rows, fraction):
@@ -375,8 +378,9 @@ def _paired(runs, rows, fraction):
                 skd_leads=sum(d > 0 for d in diffs))
 
 
-def _plot_accuracy(rows, fraction):
-    """results/accuracy.png and results/efficiency.png, when matplotlib is importable."""
+def _plot_accuracy(rows, fraction, suffix=""):
+    """results/accuracy<suffix>.png and results/efficiency<suffix>.png, when matplotlib is
+    importable."""
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -397,7 +401,7 @@ def _plot_accuracy(rows, fraction):
     ax.set_xticks([r["fraction"] for r in rs], [f"{r['fraction']:g}" for r in rs])
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
-    fig.savefig(os.path.join("results", "accuracy.png"), dpi=120)
+    fig.savefig(os.path.join("results", f"accuracy{suffix}.png"), dpi=120)
     if not any(r["fraction"] == fraction for r in rows):  # no ablation table in this grid
         fraction = min(r["fraction"] for r in rows)
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -409,8 +413,8 @@ def _plot_accuracy(rows, fraction):
     ax.set(xscale="log", xlabel="GFLOPs per clip", ylabel="video accuracy",
            title=f"models of the cascade, {fraction:g} of the labels")
     fig.tight_layout()
-    fig.savefig(os.path.join("results", "efficiency.png"), dpi=120)
-    print("wrote results/accuracy.png and results/efficiency.png")
+    fig.savefig(os.path.join("results", f"efficiency{suffix}.png"), dpi=120)
+    print(f"wrote results/accuracy{suffix}.png and results/efficiency{suffix}.png")
 
 
 def main():

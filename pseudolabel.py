@@ -20,8 +20,6 @@ decision reads them (tests/test_pseudolabel.py permutes them to check).
 
 Shapes: N training videos, K classes, V views per video; a view is a clip (3, T, S, S).
 """
-import math
-
 import torch
 import torch.nn.functional as F
 
@@ -33,7 +31,7 @@ def predict_videos(models, loader, num_videos, num_classes, device, amp=False,
     """Sec. 5 steps 1-2: the ensemble's video-level distribution p of every video the loader yields.
 
     loader yields (views (B, V, 3, T, S, S), labels, video indices (B,)), as a DataLoader over
-    data.EvalVideos(..., flips=True) does; `labels` are ignored. Row i of the result is video i,
+    clips.EvalVideos(..., flips=True) does; `labels` are ignored. Row i of the result is video i,
     whatever order the loader uses. Returns (num_videos, K) float32 on the CPU; rows of videos the
     loader did not yield stay 0, so the shards of a DistributedSampler combine with an
     all_reduce(MAX) (its padding repeats videos, whose rows are equal, so a SUM would count twice).

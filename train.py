@@ -28,6 +28,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
+import clips
 import data
 from cascade import (S, Distiller, cascade_models, freeze, lr_at,
                      phase_at, phase_span, phase_starts)
@@ -259,7 +260,7 @@ def evaluate(model, videos, a, device, num_classes, rank, world, cache=None):
     """Clip accuracy (one centre clip, centre crop) and video accuracy (softmax averaged over
     eval_clips x eval_crops views, top-1 and top-5), per-class accuracy and confusion matrix."""
     model.eval()
-    ds = data.EvalVideos(videos, a.clip_len, a.frame_stride, a.resize, a.crop_size, a.eval_clips,
+    ds = clips.EvalVideos(videos, a.clip_len, a.frame_stride, a.resize, a.crop_size, a.eval_clips,
                          a.eval_crops, centre_view=True, cache=cache)  # one pass, both accuracies
     V = a.eval_clips * a.eval_crops + 1  # views per video, the centre clip last
     loader = DataLoader(ds, batch_size=max(1, a.batch_size // V), num_workers=a.workers,
@@ -324,7 +325,7 @@ def pseudo_labels(run, finished, train_videos, given, true_labels, num_classes, 
     """Sec. 5: the ensemble of every finished model labels the training videos -> refresh's dict
     (targets q (N, K), weights c (N,), keep (N,), labels (N,), report)."""
     a, N = run.a, len(train_videos)
-    views = data.EvalVideos(train_videos, a.clip_len, a.frame_stride, a.resize, a.crop_size,
+    views = clips.EvalVideos(train_videos, a.clip_len, a.frame_stride, a.resize, a.crop_size,
                             a.pl_clips, 1, flips=True, cache=cache)  # Sec. 5 step 1
     loader = DataLoader(views, batch_size=max(1, a.batch_size // (2 * a.pl_clips)),
                         num_workers=a.workers, sampler=list(range(run.rank, N, run.world)))
@@ -429,14 +430,14 @@ def train_link(run, link, student, teacher, pl, epochs, train_set, test_videos, 
         loader = DataLoader(train_set, batch_size=a.batch_size, sampler=order,
                             num_workers=a.workers, pin_memory=device.type == "cuda")
         model.train()
-        for it, (clips, _, idx, _) in enumerate(loader):
+        for it, (x, _, idx, _) in enumerate(loader):
             if it >= steps:
                 break
             step = epoch * steps + it
             phase = phase_at(step, starts)
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, *phase_span(step, starts, total), a.lr)
-            x = clips.to(device, non_blocking=True)  # (B, 3, T, S, S)
+            x = x.to(device, non_blocking=True)  # (B, 3, T, S, S)
             if device.type == "cuda":
                 x = x.contiguous(memory_format=torch.channels_last_3d)
             batch = dict(labels=pl["labels"][idx], pl_targets=pl["targets"][idx],
@@ -530,7 +531,7 @@ def main(argv=None):
     split = weak_split(run, train_videos, K)  # Sec. 1
     given = torch.tensor(split["given_labels"])  # (N,) -1 = unlabelled; true labels stay in split
     true_labels = torch.tensor([v.label for v in train_videos])  # for reports only
-    train_set = data.TrainClips(train_videos, split["given_labels"], a.clip_len, a.frame_stride,
+    train_set = clips.TrainClips(train_videos, split["given_labels"], a.clip_len, a.frame_stride,
                                 a.resize, a.crop_size, flip=True, seed=a.seed, cache=cache)
     archs = cascade_models(a.method, a.cascade.split(","), a.no_cascade)
     roles = roles_of(archs)

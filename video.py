@@ -11,11 +11,11 @@ timestamp the full decode gave it. Otherwise it decodes from the start: slower, 
 
 Every clip of the project is a list of such indices: clip_indices for one clip (a random start in
 training), eval_starts for the K uniformly spaced clips of evaluation (METHOD.md Sec. 8) and of the
-multi-view pseudo-labels (Sec. 5 step 1). The data sets of data.py ask get_frames for them, which
+multi-view pseudo-labels (Sec. 5 step 1). The data sets of clips.py ask get_frames for them, which
 reads from the decoded-frame cache of cache_frames when a small data set (the simulated one,
 Sec. 9) fits in memory, and from the file with read_frames otherwise: the same frames either way.
 
-Shapes: frames are uint8 (N, H, W, 3), RGB, as decoded; data.py turns them into clips (3, T, S, S).
+Shapes: frames are uint8 (N, H, W, 3), RGB, as decoded; clips.py turns them into clips (3, T, S, S).
 """
 import os
 import shutil
@@ -104,7 +104,7 @@ def _open(path, threads):
 
 
 def scaled_size(width, height, short_side):
-    """(width, height) with the short side scaled to `short_side`, as data.py's resize does."""
+    """(width, height) with the short side scaled to `short_side`, as clips.py's resize does."""
     scale = short_side / min(width, height)
     return max(short_side, round(width * scale)), max(short_side, round(height * scale))
 

@@ -19,7 +19,6 @@ import torch.nn.functional as F
 import cascade
 import losses
 import config
-import train
 from cascade import (METHODS, S, Distiller, cascade_models, freeze, lr_at, phase_at, phase_span,
                      phase_starts)
 from models import build_model

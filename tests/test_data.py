@@ -29,13 +29,14 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
+import clips
 import data
 import synthetic
 import video
 
 REPO = Path(data.__file__).resolve().parent
-MEAN = np.array(data.KINETICS_MEAN).reshape(3, 1, 1, 1)  # (3, 1, 1, 1): broadcasts on (3, T, S, S)
-STD = np.array(data.KINETICS_STD).reshape(3, 1, 1, 1)
+MEAN = np.array(clips.KINETICS_MEAN).reshape(3, 1, 1, 1)  # (3, 1, 1, 1): broadcasts on (3, T, S, S)
+STD = np.array(clips.KINETICS_STD).reshape(3, 1, 1, 1)
 
 
 # --------------------------------------------------------------------------------- writing videos
@@ -443,7 +444,7 @@ def test_train_clips_hold_consecutive_strided_frames(index_videos):
     videos = index_video_list(index_videos)
     assert [v.num_frames for v in videos] == [N_FRAMES, N_FRAMES, 10]
     # resize = crop = frame size and no flip: the clip holds whole frames, so the bands are readable
-    ds = data.TrainClips(videos, [0, 1, 2], clip_len=8, frame_stride=2, resize=64, crop=64,
+    ds = clips.TrainClips(videos, [0, 1, 2], clip_len=8, frame_stride=2, resize=64, crop=64,
                          flip=False, seed=3)
     span = 15
     for i, v in enumerate(videos):
@@ -464,7 +465,7 @@ def test_train_clips_hold_consecutive_strided_frames(index_videos):
 
 def test_train_clips_same_with_any_number_of_workers(index_videos):
     videos = index_video_list(index_videos, ("avi", "short"))
-    ds = data.TrainClips(videos, [0, 1], clip_len=4, frame_stride=2, resize=32, crop=24, seed=1)
+    ds = clips.TrainClips(videos, [0, 1], clip_len=4, frame_stride=2, resize=32, crop=24, seed=1)
     ds.set_epoch(2)
     one = [x[0] for x in DataLoader(ds, batch_size=None, num_workers=0)]
     two = [x[0] for x in DataLoader(ds, batch_size=None, num_workers=2)]
@@ -475,7 +476,7 @@ def test_eval_videos_clips_are_uniform_and_carry_the_right_frames(index_videos):
     videos = index_video_list(index_videos)
     K, T, s = 5, 4, 3
     span = (T - 1) * s + 1
-    ds = data.EvalVideos(videos, T, s, resize=64, crop=64, num_clips=K, num_crops=1)
+    ds = clips.EvalVideos(videos, T, s, resize=64, crop=64, num_clips=K, num_crops=1)
     for i, v in enumerate(videos):
         views, label, index = ds[i]
         assert views.shape == (K, 3, T, 64, 64) and (label, index) == (v.label, i)
@@ -484,16 +485,16 @@ def test_eval_videos_clips_are_uniform_and_carry_the_right_frames(index_videos):
         for k, clip in enumerate(got):
             assert clip == ref_clip(v.num_frames, T, s, clip[0])
             assert abs(clip[0] - last * k / (K - 1)) <= 0.5  # uniformly spaced over [0, last]
-    flipped = data.EvalVideos(videos, T, s, resize=64, crop=64, num_clips=K, flips=True)[0][0]
+    flipped = clips.EvalVideos(videos, T, s, resize=64, crop=64, num_clips=K, flips=True)[0][0]
     assert flipped.shape == (2 * K, 3, T, 64, 64)
     assert torch.equal(flipped[:K], ds[0][0]) and torch.equal(flipped[K:], ds[0][0].flip(-1))
-    three = data.EvalVideos(videos, T, s, resize=32, crop=24, num_clips=K, num_crops=3)[1][0]
+    three = clips.EvalVideos(videos, T, s, resize=32, crop=24, num_clips=K, num_crops=3)[1][0]
     assert three.shape == (3 * K, 3, T, 24, 24)
     # centre_view appends the view of clip accuracy: the centre clip, centre crop, decoded in
     # the same pass; it equals what a one-clip, one-crop EvalVideos gives
-    both = data.EvalVideos(videos, T, s, resize=32, crop=24, num_clips=K, num_crops=3,
+    both = clips.EvalVideos(videos, T, s, resize=32, crop=24, num_clips=K, num_crops=3,
                            centre_view=True)[1][0]
-    centre = data.EvalVideos(videos, T, s, resize=32, crop=24, num_clips=1, num_crops=1)[1][0]
+    centre = clips.EvalVideos(videos, T, s, resize=32, crop=24, num_clips=1, num_crops=1)[1][0]
     assert both.shape == (3 * K + 1, 3, T, 24, 24)
     assert torch.equal(both[:-1], three) and torch.equal(both[-1:], centre)
 
@@ -519,9 +520,9 @@ def test_frame_cache_gives_exactly_the_frames_of_read_frames(index_videos, short
     assert again is not cache and again[videos[0].path] is cache[videos[0].path]
     # ... over frames decoded once per process; the data sets give the same tensors either way
     for kwargs in (dict(), dict(cache=cache)):
-        train = data.TrainClips(videos, [0, 1, 2], clip_len=4, frame_stride=3, resize=side,
+        train = clips.TrainClips(videos, [0, 1, 2], clip_len=4, frame_stride=3, resize=side,
                                 crop=24, seed=5, **kwargs)
-        evals = data.EvalVideos(videos, 4, 3, resize=side, crop=24, num_clips=3, flips=True,
+        evals = clips.EvalVideos(videos, 4, 3, resize=side, crop=24, num_clips=3, flips=True,
                                 centre_view=True, **kwargs)
         got = []
         for epoch in range(3):
@@ -534,7 +535,7 @@ def test_frame_cache_gives_exactly_the_frames_of_read_frames(index_videos, short
 
 def test_scaling_while_decoding_matches_resizing_the_decoded_frames(tmp_path):
     """read_frames(size=...) (FFmpeg's scaler) against torch's antialiased bilinear resize of the
-    full frames (data._resized): the same picture, up to filter details, on a smooth image."""
+    full frames (clips._resized): the same picture, up to filter details, on a smooth image."""
     y, x = np.mgrid[0:96, 0:128]
     smooth = np.stack([x * 2, y * 2, (x + y)], -1).clip(0, 255)  # (96, 128, 3) gradients
     frames = np.stack([np.roll(smooth, 3 * t, axis=1) for t in range(6)]).astype(np.uint8)
@@ -543,7 +544,7 @@ def test_scaling_while_decoding_matches_resizing_the_decoded_frames(tmp_path):
     assert video.scaled_size(128, 96, 48) == (64, 48) and video.scaled_size(96, 128, 48) == (48, 64)
     idx = [0, 2, 5]
     scaled = video.read_frames(str(path), idx, size=(64, 48)).float() / 255  # (3, 48, 64, 3)
-    reference = data._resized(video.read_frames(str(path), idx), 48)  # float, [0, 1]
+    reference = clips._resized(video.read_frames(str(path), idx), 48)  # float, [0, 1]
     assert scaled.shape == reference.shape == (3, 48, 64, 3)
     inner = (slice(None), slice(2, -2), slice(2, -2))  # borders: edge handling differs
     assert (scaled - reference)[inner].abs().mean() < 2 / 255
@@ -560,7 +561,7 @@ def test_frame_cache_respects_its_budget_and_leaves_out_bad_videos(tmp_path):
     paths[0].write_bytes(os.urandom(5000))  # broken after the scan
     cache = video.cache_frames(videos, max_bytes=need)
     assert sorted(cache) == sorted(str(p) for p in paths[1:])
-    ds = data.TrainClips(videos, [0, 1, 2], clip_len=4, frame_stride=2, resize=32, crop=24,
+    ds = clips.TrainClips(videos, [0, 1, 2], clip_len=4, frame_stride=2, resize=32, crop=24,
                          cache=cache)
     with pytest.warns(data.DataWarning, match="v0.avi"):  # read_frames, then the usual replacement
         assert ds[0][2] == 1
@@ -639,13 +640,13 @@ def test_every_file_kind_is_frame_exact_on_the_seek_and_the_cache_paths(kind_vid
     v = data.Video(path, 0, n, info["fps"], 64, 64, video.FrameTable.from_json(info["table"]))
     assert json.loads(json.dumps(info))["table"] == info["table"]  # it goes into the JSON cache
     rng = np.random.default_rng(0)
-    clips = [video.clip_indices(n, 8, s, int(rng.integers(0, n - 7 * s))) for s in (1, 2, 3)
+    wanted = [video.clip_indices(n, 8, s, int(rng.integers(0, n - 7 * s))) for s in (1, 2, 3)
              for _ in range(15)]
-    clips += [[k - 1, k, k + 1] for k in v.table.keys.tolist()[1:]]  # around every keyframe
-    clips += [[n - 2, n - 1, n, n + 7], [5, 40, n + 1], [n + 3]]  # past the end: the last frame
+    wanted += [[k - 1, k, k + 1] for k in v.table.keys.tolist()[1:]]  # around every keyframe
+    wanted += [[n - 2, n - 1, n, n + 7], [5, 40, n + 1], [n + 3]]  # past the end: the last frame
     cache = video.cache_frames([v], max_bytes=2 ** 30, workers=1)
     counts, seeks = patch_open(monkeypatch), 0
-    for idx in clips:
+    for idx in wanted:
         want = truth[np.minimum(idx, n - 1)]
         counts.clear()
         got = video.read_frames(path, idx, table=v.table)
@@ -657,7 +658,7 @@ def test_every_file_kind_is_frame_exact_on_the_seek_and_the_cache_paths(kind_vid
             assert counts[0] <= span + 2 * np.diff(v.table.keys.tolist() + [n]).max()
             seeks += v.table.start_for(min(idx)) > 0
     # every kind seeks, checked, for most clips: exactness does not cost whole-video decodes
-    assert v.table.seekable and seeks >= len(clips) // 2, (kind, seeks, len(clips))
+    assert v.table.seekable and seeks >= len(wanted) // 2, (kind, seeks, len(wanted))
 
 
 def test_timestamps_against_the_frame_order_decode_from_the_start(index_videos, tmp_path,
@@ -719,10 +720,10 @@ def test_normalisation_of_a_constant_colour_by_hand():
     frames = torch.tensor(rgb, dtype=torch.uint8).expand(3, 40, 50, 3)  # (T, H, W, 3)
     # the Kinetics-400 statistics that torchvision's video models publish
     mean, std = (0.43216, 0.394666, 0.37645), (0.22803, 0.22145, 0.216989)
-    assert data.KINETICS_MEAN == pytest.approx(mean) and data.KINETICS_STD == pytest.approx(std)
+    assert clips.KINETICS_MEAN == pytest.approx(mean) and clips.KINETICS_STD == pytest.approx(std)
     want = [(rgb[c] / 255 - mean[c]) / std[c] for c in range(3)]
-    out = [data.train_transform(frames, 32, 28, np.random.default_rng(0)),
-           data.eval_transform(frames, 32, 28, 3)[2]]  # resized, so interpolation is involved too
+    out = [clips.train_transform(frames, 32, 28, np.random.default_rng(0)),
+           clips.eval_transform(frames, 32, 28, 3)[2]]  # resized, so interpolation is involved too
     for x in out:
         assert x.shape == (3, 3, 28, 28) and x.dtype == torch.float32
         for c in range(3):
@@ -732,9 +733,9 @@ def test_normalisation_of_a_constant_colour_by_hand():
 @pytest.mark.parametrize("H,W", [(48, 64), (64, 48), (40, 40)])
 def test_transform_shapes_portrait_and_landscape(H, W):
     frames = position_frames(4, H, W)
-    assert data.train_transform(frames, 32, 28, np.random.default_rng(0)).shape == (3, 4, 28, 28)
-    assert data.eval_transform(frames, 32, 28).shape == (1, 3, 4, 28, 28)
-    assert data.eval_transform(frames, 32, 28, num_crops=3).shape == (3, 3, 4, 28, 28)
+    assert clips.train_transform(frames, 32, 28, np.random.default_rng(0)).shape == (3, 4, 28, 28)
+    assert clips.eval_transform(frames, 32, 28).shape == (1, 3, 4, 28, 28)
+    assert clips.eval_transform(frames, 32, 28, num_crops=3).shape == (3, 3, 4, 28, 28)
 
 
 def test_train_crop_is_a_window_of_the_frame_and_flip_really_flips():
@@ -743,7 +744,7 @@ def test_train_crop_is_a_window_of_the_frame_and_flip_really_flips():
     flips, windows = [], set()
     for seed in range(16):
         for flip in (False, True):
-            view = data.train_transform(frames, 48, S, np.random.default_rng(seed), flip=flip)
+            view = clips.train_transform(frames, 48, S, np.random.default_rng(seed), flip=flip)
             rows, cols = positions(view)
             top, left = rows[0, 0], cols[0].min()
             assert np.array_equal(rows, top + np.arange(S)[:, None].repeat(S, 1))
@@ -765,17 +766,17 @@ def test_eval_crops_lie_along_the_long_side():
     for (H, W), want in [((48, 64), [(8, 0), (8, 16), (8, 32)]),
                          ((64, 48), [(0, 8), (16, 8), (32, 8)])]:
         frames = position_frames(2, H, W)
-        views = data.eval_transform(frames, 48, 32, 3)
+        views = clips.eval_transform(frames, 48, 32, 3)
         corners = [tuple(int(p[0, 0]) for p in positions(v)) for v in views]  # (top, left)
         assert corners == want
-        centre = positions(data.eval_transform(frames, 48, 32)[0])
+        centre = positions(clips.eval_transform(frames, 48, 32)[0])
         assert (int(centre[0][0, 0]), int(centre[1][0, 0])) == ((H - 32) // 2, (W - 32) // 2)
     # with resizing: a gradient along the long side gives increasing crop means
     for H, W, axis in [(60, 100, 1), (100, 60, 0)]:
         ramp = np.linspace(0, 255, max(H, W)).astype(np.uint8)
         img = np.broadcast_to(ramp[None, :] if axis else ramp[:, None], (H, W))
         frames = torch.from_numpy(np.stack([img] * 3, -1)[None].copy())  # (1, H, W, 3)
-        means = [v.mean().item() for v in data.eval_transform(frames, 30, 24, 3)]
+        means = [v.mean().item() for v in clips.eval_transform(frames, 30, 24, 3)]
         assert means[0] < means[1] < means[2]
 
 
@@ -829,7 +830,7 @@ def test_weak_split_rejects_bad_fractions_and_round_trips_json(tmp_path):
 
 def test_train_clips_never_yield_true_labels_of_unlabelled_videos(index_videos):
     videos = index_video_list(index_videos, ("avi", "mp4", "short"))  # true labels 0, 1, 2
-    ds = data.TrainClips(videos, [-1, 1, -1], 4, 2, 32, 24)  # videos 0 and 2 unlabelled
+    ds = clips.TrainClips(videos, [-1, 1, -1], 4, 2, 32, 24)  # videos 0 and 2 unlabelled
     for epoch in range(3):
         ds.set_epoch(epoch)
         out = [ds[i][1:] for i in range(3)]
@@ -965,14 +966,14 @@ def test_decoding_error_in_training_replaces_the_sample_and_counts(tmp_path):
         noise_video(p, n=12, seed=k)
     videos = data.scan_videos([data.Video(str(p), 0) for p in paths], str(tmp_path), workers=1)
     paths[0].write_bytes(os.urandom(5000))  # broken after the scan
-    ds = data.TrainClips(videos, [0, 1, 2], clip_len=4, frame_stride=2, resize=32, crop=24)
+    ds = clips.TrainClips(videos, [0, 1, 2], clip_len=4, frame_stride=2, resize=32, crop=24)
     with pytest.warns(data.DataWarning, match="v0.avi"):
         clip, label, index, labelled = ds[0]
     assert clip.shape == (3, 4, 24, 24) and (label, index) == (1, 1)  # another sample
     assert ds.failures.value == 1
     assert ds[2][2] == 2 and ds.failures.value == 1
     # the counter is shared with DataLoader workers
-    ds = data.TrainClips(videos, [0, 1, 2], clip_len=4, frame_stride=2, resize=32, crop=24)
+    ds = clips.TrainClips(videos, [0, 1, 2], clip_len=4, frame_stride=2, resize=32, crop=24)
     indices = [x[2] for x in DataLoader(ds, batch_size=None, num_workers=2)]
     assert sorted(indices) == [1, 1, 2] and ds.failures.value == 1
     for p in paths[1:]:

@@ -382,7 +382,7 @@ def test_balancer_first_step_gives_one_per_active_substage():
 def test_balancer_ema_by_hand_and_divides_by_previous_mean():
     bal = SubstageBalancer(2, momentum=0.9)
     values = [2.0, 4.0, 1.0]
-    m, outs = None, []
+    m = None
     for v in values:
         x = torch.tensor(v, requires_grad=True)
         out = bal([None, x])

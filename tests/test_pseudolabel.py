@@ -249,7 +249,7 @@ class PoolLinear(nn.Module):
 
 
 class InMemoryViews(Dataset):
-    """(views (V, 3, T, S, S), label, index), as data.EvalVideos(..., flips=True) yields."""
+    """(views (V, 3, T, S, S), label, index), as clips.EvalVideos(..., flips=True) yields."""
 
     def __init__(self, num_videos, V=4, T=2, S=4, seed=9):
         g = torch.Generator().manual_seed(seed)

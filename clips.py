@@ -1,0 +1,172 @@
+"""Clips as a model sees them: the transforms and the torch Datasets of training and evaluation.
+
+data.py says which videos and labels a run uses; this file turns a video into tensors.
+What it implements (see METHOD.md):
+  Sec. 1  training clips carry the label training may use (-1 for an unlabelled video); true
+          labels of unlabelled videos never leave the data set.
+  Sec. 5  the multi-view pseudo-labels: K clips x crops, and their horizontal flips.
+  Sec. 8  evaluation: K uniformly spaced clips x 1 or 3 spatial crops per video, plus the centre
+          clip of clip accuracy.
+
+A clip is a float tensor (3, T, H, W): T frames taken every `frame_stride` frames (decoded by
+video.py), normalised with the mean and std of torchvision's Kinetics-400 video models so that
+their weights can be used.
+"""
+import multiprocessing as mp
+import warnings
+
+import av
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+import video
+from data import DataWarning, DatasetError
+
+# torchvision's Kinetics-400 video models (r3d_18, mc3_18, r2plus1d_18) expect these, RGB in [0, 1].
+KINETICS_MEAN = (0.43216, 0.394666, 0.37645)
+KINETICS_STD = (0.22803, 0.22145, 0.216989)
+
+
+# -----------------------------------------------------------------------------
+# Transforms, in torch only. Input: uint8 frames (T, H, W, 3). Output: float (3, T, S, S).
+# Frames usually arrive with the short side already at `resize` (video.read_frames scales them
+# while decoding); then the crop is cut from the uint8 frames and only its pixels become floats.
+
+def _resized(frames, resize):
+    """uint8 (T, H, W, 3) -> (T, H', W', 3) with the short side at `resize`: the same uint8
+    frames when it already is, else floats in [0, 1] (bilinear, antialiased when shrinking)."""
+    T, H, W, _ = frames.shape
+    if min(H, W) == resize:
+        return frames
+    x = frames.permute(0, 3, 1, 2).float().div_(255)  # (T, 3, H, W)
+    width, height = video.scaled_size(W, H, resize)
+    x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False,
+                      antialias=resize < min(H, W)).clamp_(0, 1)  # (T, 3, H', W')
+    return x.permute(0, 2, 3, 1)  # (T, H', W', 3), a view
+
+
+def _normalise(x):
+    """Crop (T, S, S, 3), uint8 or float in [0, 1] -> (3, T, S, S), Kinetics-400 mean and std."""
+    x = x.permute(3, 0, 1, 2)  # (3, T, S, S), a view
+    if x.dtype == torch.uint8:
+        x = x.float().div_(255)
+    mean = torch.tensor(KINETICS_MEAN).view(3, 1, 1, 1)
+    std = torch.tensor(KINETICS_STD).view(3, 1, 1, 1)
+    return ((x - mean) / std).contiguous()  # (3, T, S, S)
+
+
+def train_transform(frames, resize, crop, rng, flip=True):
+    """Resize the short side, random crop, random horizontal flip -> (3, T, crop, crop)."""
+    x = _resized(frames, resize)  # (T, H', W', 3)
+    H, W = x.shape[1:3]
+    top, left = int(rng.integers(0, H - crop + 1)), int(rng.integers(0, W - crop + 1))
+    x = x[:, top:top + crop, left:left + crop]  # (T, crop, crop, 3)
+    if flip and rng.random() < 0.5:
+        x = x.flip(2)
+    return _normalise(x)
+
+
+def eval_transform(frames, resize, crop, num_crops=1):
+    """Centre crop (num_crops=1) or 3 crops along the long side -> (num_crops, 3, T, crop, crop)."""
+    assert num_crops in (1, 3), num_crops
+    x = _resized(frames, resize)  # (T, H', W', 3)
+    H, W = x.shape[1:3]
+    if num_crops == 1:
+        offsets = [((H - crop) // 2, (W - crop) // 2)]
+    elif W >= H:  # left, centre, right
+        offsets = [((H - crop) // 2, left) for left in (0, (W - crop) // 2, W - crop)]
+    else:  # top, middle, bottom
+        offsets = [(top, (W - crop) // 2) for top in (0, (H - crop) // 2, H - crop)]
+    return torch.stack([_normalise(x[:, t:t + crop, l:l + crop]) for t, l in offsets])
+
+
+# -----------------------------------------------------------------------------
+# Data sets
+
+class TrainClips(Dataset):
+    """One random clip per video per epoch -> (clip (3, T, S, S), label, video index, labelled).
+
+    `given_labels[i]` is the label training may use: the (possibly noisy) label of a labelled
+    video, -1 for an unlabelled one. True labels of unlabelled videos never leave this data set
+    (Sec. 1: no loss may read them). The randomness of sample i in epoch e depends only on
+    (seed, e, index), so a run gives the same clips whatever the number of workers, and a resumed
+    run the same clips as an uninterrupted one. A video that fails to decode is replaced by the next
+    one, with a warning, and counted in `self.failures` (shared across DataLoader workers).
+    """
+
+    def __init__(self, videos, given_labels, clip_len, frame_stride, resize, crop,
+                 flip=True, seed=0, cache=None):
+        assert len(videos) == len(given_labels)
+        self.videos, self.given_labels, self.cache = videos, list(given_labels), cache
+        self.clip_len, self.stride, self.resize, self.crop = clip_len, frame_stride, resize, crop
+        self.flip, self.seed, self.epoch = flip, seed, 0
+        self.failures = mp.Value("i", 0)
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+
+    def __len__(self):
+        return len(self.videos)
+
+    def __getitem__(self, index):
+        # index may exceed len(self): index = i + r * len(self) draws video i again with other
+        # randomness (a sampler that repeats a small labelled set within one epoch)
+        for attempt in range(len(self)):
+            key = index + attempt
+            i = key % len(self)
+            rng = np.random.default_rng([self.seed, self.epoch, key])
+            v = self.videos[i]
+            span = (self.clip_len - 1) * self.stride + 1
+            start = int(rng.integers(0, max(v.num_frames - span, 0) + 1))
+            try:
+                frames = video.get_frames(v, video.clip_indices(v.num_frames, self.clip_len,
+                                                                self.stride, start), self.cache,
+                                          short_side=self.resize)  # (T, H', W', 3)
+            except (ValueError, av.FFmpegError) as e:
+                with self.failures.get_lock():
+                    self.failures.value += 1
+                warnings.warn(f"decoding failed, sample replaced: {v.path}: {e}", DataWarning)
+                continue
+            clip = train_transform(frames, self.resize, self.crop, rng, self.flip)
+            label = self.given_labels[i]
+            return clip, label, i, label >= 0
+        raise DatasetError("no video of the training set could be decoded")
+
+
+class EvalVideos(Dataset):
+    """All views of one video -> (views (V, 3, T, S, S), true label, video index).
+
+    V = num_clips x num_crops (x 2 with `flips`, used by the multi-view pseudo-labels of Sec. 5),
+    plus one last view with `centre_view`: the centre clip, centre crop, of clip accuracy (Sec. 8).
+    The frames of all views are decoded in one pass over the video.
+    """
+
+    def __init__(self, videos, clip_len, frame_stride, resize, crop, num_clips, num_crops=1,
+                 flips=False, centre_view=False, cache=None):
+        self.videos, self.cache = videos, cache
+        self.clip_len, self.stride, self.resize, self.crop = clip_len, frame_stride, resize, crop
+        self.num_clips, self.num_crops, self.flips = num_clips, num_crops, flips
+        self.centre_view = centre_view
+
+    def __len__(self):
+        return len(self.videos)
+
+    def __getitem__(self, i):
+        v = self.videos[i]
+        starts = video.eval_starts(v.num_frames, self.clip_len, self.stride, self.num_clips)
+        if self.centre_view:
+            starts += video.eval_starts(v.num_frames, self.clip_len, self.stride, 1)
+        clips = [video.clip_indices(v.num_frames, self.clip_len, self.stride, s) for s in starts]
+        frames = video.get_frames(v, [j for c in clips for j in c], self.cache,
+                                  short_side=self.resize)  # (n*T, H', W', 3)
+        frames = frames.view(len(clips), self.clip_len, *frames.shape[1:])  # (n, T, H, W, 3)
+        views = torch.cat([eval_transform(f, self.resize, self.crop, self.num_crops)
+                           for f in frames[:self.num_clips]])  # (K*crops, 3, T, S, S)
+        if self.flips:
+            views = torch.cat([views, views.flip(-1)])  # (2*K*crops, 3, T, S, S)
+        if self.centre_view:
+            centre = eval_transform(frames[-1], self.resize, self.crop, 1)  # (1, 3, T, S, S)
+            views = torch.cat([views, centre])  # (V + 1, 3, T, S, S)
+        return views, v.label, i
