@@ -347,7 +347,7 @@ def bench_accuracy(args):
         if r["kind"] == "ablation" or (r["name"], r["fraction"]) == ("skd", args.ablation_fraction):
             print(f"| {r['name']} | {cell(r, 'video_acc')} | {cell(r, 'clip_acc')} | "
                   f"{r['minutes']:.2f} |")
-    paired = _paired(runs, rows, args.ablation_fraction)
+    paired = {f"{f:g}": _paired(runs, rows, f) for f in args.fractions}  # per label fraction
     minutes = (time.time() - t0) / 60
     trained = sum(r["seconds"] for r in runs) / 60
     print(f"\nwall time of this call {minutes:.1f} min (finished runs in results/runs are reused); "
@@ -439,7 +439,7 @@ def main():
     a.add_argument("--seeds", type=int, default=3, help="seeds at the other fractions")
     a.add_argument("--headline-seeds", type=int, default=5, help="seeds at --ablation-fraction")
     a.add_argument("--ablation-fraction", type=float, default=0.2,
-                   help="label fraction of the ablation table and of the paired comparison")
+                   help="label fraction of the ablation table and of --headline-seeds")
     a.add_argument("--set-seed", type=int, default=0,
                    help="seed of the simulated set reported (tuning used --set-seed 1)")
     a.add_argument("--tuning", default="results/tuning.json",

@@ -44,7 +44,8 @@ def test_accuracy_benchmark_runs_the_grid_and_reuses_finished_runs(tmp_path):
         assert [m["role"] for m in r["models"]][0] in ("teacher", "student")
     skd_run = next(r for r in result["runs"] if r["name"] == "skd")
     assert [m["role"] for m in skd_run["models"]] == ["teacher", "assistant", "student"]
-    assert result["paired"]["best"] == "ce" and result["paired"]["seeds"] == [0]
+    assert list(result["paired"]) == ["0.2"]  # one paired comparison per label fraction
+    assert result["paired"]["0.2"]["best"] == "ce" and result["paired"]["0.2"]["seeds"] == [0]
     # the student of every method is the cascade's last model; teacher and assistant are shared
     archs = {r["name"]: r["arch"] for r in result["rows"]}
     assert archs.pop("teacher (ce)") == "r3d18_w0.25"
