@@ -218,7 +218,7 @@ def bench_speed(args):
 
 def bench_throughput(args):
     """Is training data-bound? Three figures, in clips per second, for the real configuration:
-      loader  the DataLoader of train.py (clips.TrainClips, --workers processes) over UCF-like videos
+      loader  the DataLoader of train.py (clips.TrainClips, --workers processes), UCF-like videos
               (AVI originals, and their copy prepared by python data.py --prepare);
       step    SKD's last-phase training step (teacher forward, student forward and backward, SGD)
               on a batch already on the device;

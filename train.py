@@ -261,7 +261,7 @@ def evaluate(model, videos, a, device, num_classes, rank, world, cache=None):
     eval_clips x eval_crops views, top-1 and top-5), per-class accuracy and confusion matrix."""
     model.eval()
     ds = clips.EvalVideos(videos, a.clip_len, a.frame_stride, a.resize, a.crop_size, a.eval_clips,
-                         a.eval_crops, centre_view=True, cache=cache)  # one pass, both accuracies
+                          a.eval_crops, centre_view=True, cache=cache)  # one pass, both accuracies
     V = a.eval_clips * a.eval_crops + 1  # views per video, the centre clip last
     loader = DataLoader(ds, batch_size=max(1, a.batch_size // V), num_workers=a.workers,
                         sampler=list(range(rank, len(videos), world)),
@@ -326,7 +326,7 @@ def pseudo_labels(run, finished, train_videos, given, true_labels, num_classes, 
     (targets q (N, K), weights c (N,), keep (N,), labels (N,), report)."""
     a, N = run.a, len(train_videos)
     views = clips.EvalVideos(train_videos, a.clip_len, a.frame_stride, a.resize, a.crop_size,
-                            a.pl_clips, 1, flips=True, cache=cache)  # Sec. 5 step 1
+                             a.pl_clips, 1, flips=True, cache=cache)  # Sec. 5 step 1
     loader = DataLoader(views, batch_size=max(1, a.batch_size // (2 * a.pl_clips)),
                         num_workers=a.workers, sampler=list(range(run.rank, N, run.world)))
     probs = predict_videos(finished, loader, N, num_classes, run.device, a.amp)  # (N, K) own rows
@@ -532,7 +532,7 @@ def main(argv=None):
     given = torch.tensor(split["given_labels"])  # (N,) -1 = unlabelled; true labels stay in split
     true_labels = torch.tensor([v.label for v in train_videos])  # for reports only
     train_set = clips.TrainClips(train_videos, split["given_labels"], a.clip_len, a.frame_stride,
-                                a.resize, a.crop_size, flip=True, seed=a.seed, cache=cache)
+                                 a.resize, a.crop_size, flip=True, seed=a.seed, cache=cache)
     archs = cascade_models(a.method, a.cascade.split(","), a.no_cascade)
     roles = roles_of(archs)
     names = [f"{role} {arch}" for role, arch in zip(roles, archs)]  # for the log

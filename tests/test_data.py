@@ -445,7 +445,7 @@ def test_train_clips_hold_consecutive_strided_frames(index_videos):
     assert [v.num_frames for v in videos] == [N_FRAMES, N_FRAMES, 10]
     # resize = crop = frame size and no flip: the clip holds whole frames, so the bands are readable
     ds = clips.TrainClips(videos, [0, 1, 2], clip_len=8, frame_stride=2, resize=64, crop=64,
-                         flip=False, seed=3)
+                          flip=False, seed=3)
     span = 15
     for i, v in enumerate(videos):
         starts = []
@@ -493,7 +493,7 @@ def test_eval_videos_clips_are_uniform_and_carry_the_right_frames(index_videos):
     # centre_view appends the view of clip accuracy: the centre clip, centre crop, decoded in
     # the same pass; it equals what a one-clip, one-crop EvalVideos gives
     both = clips.EvalVideos(videos, T, s, resize=32, crop=24, num_clips=K, num_crops=3,
-                           centre_view=True)[1][0]
+                            centre_view=True)[1][0]
     centre = clips.EvalVideos(videos, T, s, resize=32, crop=24, num_clips=1, num_crops=1)[1][0]
     assert both.shape == (3 * K + 1, 3, T, 24, 24)
     assert torch.equal(both[:-1], three) and torch.equal(both[-1:], centre)
@@ -521,9 +521,9 @@ def test_frame_cache_gives_exactly_the_frames_of_read_frames(index_videos, short
     # ... over frames decoded once per process; the data sets give the same tensors either way
     for kwargs in (dict(), dict(cache=cache)):
         train = clips.TrainClips(videos, [0, 1, 2], clip_len=4, frame_stride=3, resize=side,
-                                crop=24, seed=5, **kwargs)
+                                 crop=24, seed=5, **kwargs)
         evals = clips.EvalVideos(videos, 4, 3, resize=side, crop=24, num_clips=3, flips=True,
-                                centre_view=True, **kwargs)
+                                 centre_view=True, **kwargs)
         got = []
         for epoch in range(3):
             train.set_epoch(epoch)
@@ -562,7 +562,7 @@ def test_frame_cache_respects_its_budget_and_leaves_out_bad_videos(tmp_path):
     cache = video.cache_frames(videos, max_bytes=need)
     assert sorted(cache) == sorted(str(p) for p in paths[1:])
     ds = clips.TrainClips(videos, [0, 1, 2], clip_len=4, frame_stride=2, resize=32, crop=24,
-                         cache=cache)
+                          cache=cache)
     with pytest.warns(data.DataWarning, match="v0.avi"):  # read_frames, then the usual replacement
         assert ds[0][2] == 1
 
