@@ -43,8 +43,8 @@ def read_whole_video(path, indices):
 
 def ucf_like_videos(folder, count, frames=186, width=320, height=240, seed=0):
     """UCF101's typical video (186 frames, 320x240, 25 fps, 600 kbit/s, GOP 12) as MPEG-4 Part 2
-    AVI with B-frames (XviD's usual setting) and as H.264 MP4: a blocky random texture panning 2 px per frame, plus
-    noise, so the codecs have work. -> {"avi": [paths], "mp4": [paths]}."""
+    AVI with B-frames (XviD's usual setting) and as H.264 MP4: a blocky random texture panning
+    2 px per frame, plus noise, so the codecs have work. -> {"avi": [paths], "mp4": [paths]}."""
     rng = np.random.default_rng(seed)
     paths = {"avi": [], "mp4": []}
     for k in range(count):

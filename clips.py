@@ -27,6 +27,8 @@ from data import DataWarning, DatasetError
 # torchvision's Kinetics-400 video models (r3d_18, mc3_18, r2plus1d_18) expect these, RGB in [0, 1].
 KINETICS_MEAN = (0.43216, 0.394666, 0.37645)
 KINETICS_STD = (0.22803, 0.22145, 0.216989)
+_MEAN = torch.tensor(KINETICS_MEAN).view(3, 1, 1, 1)  # broadcasts on (3, T, S, S)
+_STD = torch.tensor(KINETICS_STD).view(3, 1, 1, 1)
 
 
 # -----------------------------------------------------------------------------
@@ -52,9 +54,7 @@ def _normalise(x):
     x = x.permute(3, 0, 1, 2)  # (3, T, S, S), a view
     if x.dtype == torch.uint8:
         x = x.float().div_(255)
-    mean = torch.tensor(KINETICS_MEAN).view(3, 1, 1, 1)
-    std = torch.tensor(KINETICS_STD).view(3, 1, 1, 1)
-    return ((x - mean) / std).contiguous()  # (3, T, S, S)
+    return ((x - _MEAN) / _STD).contiguous()  # (3, T, S, S)
 
 
 def train_transform(frames, resize, crop, rng, flip=True):
