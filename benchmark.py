@@ -323,7 +323,7 @@ def bench_frames(args):
     save_result("frames", dict(rows=rows, epochs=args.epochs))
 
 
-def main():
+def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="benchmark", required=True)
     d = sub.add_parser("data", help="clips per CPU-second of the loader, and of alternatives")
@@ -354,7 +354,7 @@ def main():
     t.add_argument("--crop", type=int, default=h["crop"])
     t.add_argument("--videos", type=int, default=8, help="UCF101-like videos to generate")
     t.add_argument("--frames", type=int, default=186, help="frames per generated video")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     {"data": bench_data, "speed": bench_speed, "frames": bench_frames,
      "throughput": bench_throughput}[args.benchmark](args)
 

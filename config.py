@@ -109,10 +109,11 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for f in fields(Args):
         name = "--" + f.name.replace("_", "-")
+        help = f.metadata["help"].replace("%", "%%")  # argparse formats help with %: "60%" -> "60%%"
         if f.type is bool:
-            p.add_argument(name, action="store_true", help=f.metadata["help"])
+            p.add_argument(name, action="store_true", help=help)
         else:
-            p.add_argument(name, type=f.type, default=f.default, help=f.metadata["help"])
+            p.add_argument(name, type=f.type, default=f.default, help=help)
     a = Args(**vars(p.parse_args(argv)))
     return fill_defaults(a)
 

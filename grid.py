@@ -419,7 +419,7 @@ def _plot_accuracy(rows, fraction, suffix=""):
     print(f"wrote results/accuracy{suffix}.png and results/efficiency{suffix}.png")
 
 
-def main():
+def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="grid", required=True)
     grid = argparse.ArgumentParser(add_help=False)  # shared by `accuracy` and `tune`
@@ -449,7 +449,7 @@ def main():
     t = sub.add_parser("tune", parents=[grid], help="each baseline's main weight on a tuning set")
     t.add_argument("--seeds", type=int, default=2)
     t.add_argument("--set-seed", type=int, default=1, help="the tuning set: never the reported one")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if args.quick:
         args.fractions, args.seeds, args.headline_seeds, args.max_steps_per_epoch = [0.2], 1, 1, 10
         args.epochs, args.teacher_epochs, args.pretrain_epochs = 2, 2, 2

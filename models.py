@@ -24,10 +24,12 @@ and r2plus1d_18, so their Kinetics-400 checkpoint files load with load_pretraine
 Also here: the connector phi_i of METHOD.md Sec. 2, and the parameters, GFLOPs and CPU latency of
 Sec. 8.
 """
+import argparse
 import copy
 import math
 import re
 import statistics
+import sys
 import time
 
 import torch
@@ -370,10 +372,21 @@ def cpu_latency(model, clip_len=16, height=112, width=112, repeats=10, warmup=3)
     return statistics.median(times)
 
 
-if __name__ == "__main__":  # python models.py r3d18 r3d10_w0.25 -> params and GFLOPs at 16x112x112
-    import sys
-
-    for name in sys.argv[1:] or ["r3d18", "mc3_18", "r2plus1d18", "r3d18_w0.5", "r3d10_w0.25"]:
-        net = build_model(name, num_classes=400)
+def main(argv=None):
+    """python models.py r3d18 r3d10_w0.25 -> parameters and GFLOPs of each at 16x112x112."""
+    p = argparse.ArgumentParser(description="Parameters and GFLOPs (MACs) per 16x112x112 clip "
+                                            "of each architecture named.")
+    p.add_argument("archs", nargs="*", metavar="ARCH",
+                   default=["r3d18", "mc3_18", "r2plus1d18", "r3d18_w0.5", "r3d10_w0.25"],
+                   help=_FORMS.replace("expected ", "each ", 1))
+    for name in p.parse_args(argv).archs:
+        try:
+            net = build_model(name, num_classes=400)
+        except ValueError as e:
+            sys.exit(f"error: {e}")
         print(f"{net.arch:14s} {count_params(net) / 1e6:7.2f} M params "
               f"{count_flops(net, 16, 112, 112):7.2f} GFLOPs (MACs) per 16x112x112 clip")
+
+
+if __name__ == "__main__":
+    main()
