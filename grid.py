@@ -9,7 +9,7 @@ tuned on a separate tuning set and a cache that reuses a finished run only for t
 METHOD.md Sec. 7 (the baselines) and Sec. 8 (clip and video accuracy). Results go to
 results/tuning.json, results/accuracy.json (every run with its key and every model's accuracy;
 regime b: tuning_b.json, accuracy_b.json) and the Markdown tables printed at the end; runs live
-in results/runs/ (not kept in git).
+in results/runs/ (not kept in git). `accuracy` then redraws the report's figures (plots.py).
 """
 import argparse
 import contextlib
@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 import data
+import plots
 import train
 from synthetic import SYNTHETIC_DEFAULTS
 from cascade import METHODS
@@ -358,7 +359,10 @@ def bench_accuracy(args):
     save_result("accuracy" + suffix, dict(rows=rows, runs=runs, paired=paired, tuned=tuned,
                                           args=vars(args), bench=BENCH, minutes=minutes,
                                           run_minutes=trained))
-    _plot_accuracy(rows, args.ablation_fraction, suffix)
+    try:  # the report's figures, redrawn from results/*.json; matplotlib is optional
+        print("wrote " + ", ".join(plots.draw_results("results")))
+    except plots.NoMatplotlib as e:
+        print(f"no figures: {e}")
 
 
 def _paired(runs, rows, fraction):
@@ -378,45 +382,6 @@ def _paired(runs, rows, fraction):
           f"SKD leads on {sum(d > 0 for d in diffs)} of {len(diffs)} seeds")
     return dict(best=best, seeds=seeds, diffs=diffs, mean=mean, std=std,
                 skd_leads=sum(d > 0 for d in diffs))
-
-
-def _plot_accuracy(rows, fraction, suffix=""):
-    """results/accuracy<suffix>.png and results/efficiency<suffix>.png, when matplotlib is
-    importable."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: no plots (pip install matplotlib)")
-        return
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name in dict.fromkeys(r["name"] for r in rows if r["kind"] == "method"):
-        rs = sorted((r for r in rows if r["name"] == name), key=lambda r: r["fraction"])
-        x, y = [r["fraction"] for r in rs], np.array([r["video_acc"] for r in rs])
-        sd = np.array([r["video_std"] for r in rs])
-        line, = ax.plot(x, y, "o-", label=name, lw=2.5 if name == "skd" else 1)
-        ax.fill_between(x, y - sd, y + sd, color=line.get_color(), alpha=0.12)
-    rs = sorted((r for r in rows if r["name"] == "teacher (ce)"), key=lambda r: r["fraction"])
-    ax.plot([r["fraction"] for r in rs], [r["video_acc"] for r in rs], "k--x", label="teacher")
-    ax.set(xscale="log", xlabel="label fraction p", ylabel="student video accuracy")
-    ax.set_xticks([r["fraction"] for r in rs], [f"{r['fraction']:g}" for r in rs])
-    ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    fig.savefig(os.path.join("results", f"accuracy{suffix}.png"), dpi=120)
-    if not any(r["fraction"] == fraction for r in rows):  # no ablation table in this grid
-        fraction = min(r["fraction"] for r in rows)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for r in rows:
-        if r["fraction"] == fraction and (r["kind"] == "cascade" or r["name"] in ("kd", "skd")):
-            ax.errorbar(r["gflops"], r["video_acc"], yerr=r["video_std"], fmt="o", capsize=3)
-            ax.annotate(f"{r['arch']}, {r['name']}", (r["gflops"], r["video_acc"]), fontsize=7,
-                        xytext=(4, 4), textcoords="offset points")
-    ax.set(xscale="log", xlabel="GFLOPs per clip", ylabel="video accuracy",
-           title=f"models of the cascade, {fraction:g} of the labels")
-    fig.tight_layout()
-    fig.savefig(os.path.join("results", f"efficiency{suffix}.png"), dpi=120)
-    print(f"wrote results/accuracy{suffix}.png and results/efficiency{suffix}.png")
 
 
 def main(argv=None):

@@ -1,0 +1,430 @@
+"""The report's figures and its summary table, drawn from results/*.json, and the training curves
+of one run, drawn from its metrics.jsonl.
+
+    python plots.py summary    # SKD - best tuned baseline per regime and label fraction, 95% CI
+    python plots.py results    # results/{accuracy,paired,efficiency,throughput}.png
+    python plots.py curves runs/synthetic_skd_p0.2_s0   # <run>/curves.png
+
+results/README.md shows every figure beside its table. The rule behind the summary table: a
+claim needs a 95% confidence interval over seeds that excludes zero, here the paired t-interval
+of the per-seed differences (same teacher, split and clips), mean +- t_{0.975,n-1} * sd / sqrt(n).
+
+matplotlib draws the figures and is not a dependency of the project (pip install matplotlib):
+without it `summary` still works and the drawing commands stop with one `error:` line. The
+functions that turn JSON into numbers need no matplotlib; tests/test_plots.py checks them.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+
+import numpy as np
+
+MISSING = "matplotlib is not installed: pip install matplotlib"
+
+# t_{0.975, df}: the two-sided 95% quantile of Student's t, df = 1..30 (standard tables).
+T975 = dict(enumerate([12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+                       2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+                       2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042], 1))
+
+
+def interval(values):
+    """Mean and 95% t-interval over seeds: mean +- t_{0.975,n-1} * sd / sqrt(n), sd with n - 1.
+    -> dict(n, mean, sd, half, lo, hi); half is nan for one value (no spread to go on)."""
+    x = np.asarray(values, dtype=float)
+    n, mean = len(x), float(np.mean(x))
+    sd = float(np.std(x, ddof=1)) if n > 1 else float("nan")
+    half = T975.get(n - 1, 1.96) * sd / math.sqrt(n) if n > 1 else float("nan")
+    return dict(n=n, mean=mean, sd=sd, half=half, lo=mean - half, hi=mean + half)
+
+
+def load(folder, name):
+    """results/<name>.json as a dict, or None when that benchmark has not been run."""
+    path = os.path.join(folder, f"{name}.json")
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+REGIMES = {"a": "accuracy", "b": "accuracy_b"}  # regime -> the file `python grid.py accuracy` wrote
+
+
+def paired_rows(folder):
+    """The summary table: per regime and label fraction, SKD against the best other student by
+    mean (grid.py's `paired`: FitNets with its tuned weight wherever it was run), seed by seed."""
+    rows = []
+    for regime, name in REGIMES.items():
+        result = load(folder, name)
+        for fraction, p in ((result or {}).get("paired") or {}).items():
+            if not p:
+                continue
+            means = {r["name"]: r["video_acc"] for r in result["rows"]
+                     if f"{r['fraction']:g}" == fraction}
+            rows.append(dict(regime=regime, fraction=float(fraction), best=p["best"],
+                             skd=means["skd"], other=means[p["best"]], diffs=p["diffs"],
+                             leads=sum(d > 0 for d in p["diffs"]), **interval(p["diffs"])))
+    return rows
+
+
+def summary_table(folder):
+    """The README's results table (Markdown), every number from results/accuracy*.json."""
+    lines = ["| regime | labels | seeds | SKD | best other (tuned) | SKD - best, 95% CI | "
+             "SKD ahead on |", "|---|---|---|---|---|---|---|"]
+    for r in paired_rows(folder):
+        verdict = "" if r["lo"] <= 0 <= r["hi"] else " (excludes 0)"
+        lines.append(f"| {r['regime']} | {r['fraction']:.0%} | {r['n']} | {r['skd']:.3f} | "
+                     f"{r['best']} {r['other']:.3f} | {r['mean']:+.3f} "
+                     f"[{r['lo']:+.3f}, {r['hi']:+.3f}]{verdict} | {r['leads']} of {r['n']} |")
+    return "\n".join(lines)
+
+
+def per_method(result):
+    """{(name, fraction): the interval of its per-seed video accuracy} from grid.py's runs."""
+    seeds = {}
+    for r in result["runs"]:
+        seeds.setdefault((r["name"], r["fraction"]), []).append(r["video_acc"])
+    return {key: interval(v) for key, v in seeds.items()}
+
+
+def shown_methods(result):
+    """The students of the accuracy figure: each baseline once, with its tuned weight where
+    tuning chose one (the fair comparison), then SKD and the teacher."""
+    names = dict.fromkeys(r["name"] for r in result["rows"] if r["kind"] in ("method", "tuned"))
+    shown = [n + " (tuned)" if n + " (tuned)" in names else n for n in names
+             if not n.endswith(" (tuned)") and n != "skd"]
+    return shown + ["skd"] * ("skd" in names) + ["teacher (ce)"]
+
+
+# -- the curves of one run -------------------------------------------------------------------
+def read_events(path):
+    """metrics.jsonl -> its events, one dict per line."""
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def curve_series(events):
+    """A run's events -> the series of curves.png, on one step axis: the links of the cascade one
+    after another, link j's step s at offset_j + s. The learning rate is not logged; it is
+    recomputed at every step with train.py's own schedule (cascade.lr_at over phase_starts).
+    A resumed run logs some steps twice: the later line wins.
+    -> dict(links=[dict(link, name, offset, total, starts)], losses={term: (steps, values)},
+            lr=(steps, values), evals={name: dict(step, video_acc, clip_acc)}, pseudo=[...])."""
+    from cascade import lr_at, phase_span, phase_starts  # torch: only for the curves
+    cfg = next(e["config"] for e in events if e["event"] == "start")
+    train = {}  # (link, step) -> the last train line of that step
+    for e in events:
+        if e["event"] == "train":
+            train[e["link"], e["step"]] = e
+    summary = next((e for e in events if e["event"] == "summary"), {})
+    roles = {j: f"{r['role']} {r['arch']}" for j, r in enumerate(summary.get("rows", []))}
+    links, offset, losses, lr, evals = [], 0, {}, ([], []), {}
+    shares = [float(s) for s in cfg["phase_shares"].split(",")]
+    for link in sorted({j for j, _ in train}):
+        steps = sorted(s for j, s in train if j == link)
+        total = steps[-1]  # the last step of every epoch is always logged
+        # train.py stages a link only under SKD with a teacher (link > 0) and without --joint
+        staged = cfg["method"] == "skd" and link > 0 and not cfg["joint"]
+        starts = phase_starts(total, shares, staged)
+        name = roles.get(link, f"model {link}")
+        links.append(dict(link=link, name=name, offset=offset, total=total, starts=starts))
+        for s in steps:
+            for term, v in train[link, s].items():
+                if term not in ("event", "time", "link", "epoch", "step", "phase", "clips_per_s"):
+                    losses.setdefault(term, ([], []))
+                    losses[term][0].append(offset + s)
+                    losses[term][1].append(v)
+        for s in range(total):  # logged step s + 1 is the update made at step index s
+            lr[0].append(offset + s + 1)
+            lr[1].append(lr_at(s, *phase_span(s, starts, total), cfg["lr"]))
+        ends = {e["epoch"]: s for (j, s), e in sorted(train.items()) if j == link}  # epoch's end
+        for e in events:
+            if e["event"] == "eval" and e["link"] == link:
+                ev = evals.setdefault(name, dict(step=[], video_acc=[], clip_acc=[]))
+                ev["step"].append(offset + ends[e["epoch"]])
+                ev["video_acc"].append(e["video_acc"])
+                ev["clip_acc"].append(e["clip_acc"])
+        for term in losses:  # a gap between links: the lines break there
+            losses[term][0].append(offset + total + 0.5)
+            losses[term][1].append(float("nan"))
+        offset += total
+    pseudo = [dict(link=e["link"], name=roles.get(e["link"], f"model {e['link']}"),
+                   coverage=e["coverage"], accuracy=e["accuracy"],
+                   unlabelled_accuracy=e["unlabelled_accuracy"])
+              for e in events if e["event"] == "pseudo_labels"]
+    return dict(links=links, losses=losses, lr=lr, evals=evals, pseudo=pseudo, config=cfg)
+
+
+# -- drawing (matplotlib) --------------------------------------------------------------------
+class NoMatplotlib(RuntimeError):
+    pass
+
+
+def pyplot():
+    """matplotlib.pyplot with the file-only backend; NoMatplotlib when it is not installed."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise NoMatplotlib(MISSING) from None
+    plt.rcParams.update({"font.size": 9, "axes.grid": True, "grid.alpha": 0.3})
+    return plt
+
+
+COLOURS = dict(ce="C0", kd="C1", fitnet="C2", at="C9", sp="C4", cwd="C5", dkd="C6", dist="C7",
+               takd="C8", skd="C3", teacher="k")  # one colour per method in every figure
+
+
+def _colour(name):
+    """'fitnet (tuned)', 'assistant (skd)', 'skd, joint schedule' -> the method's colour."""
+    base = name.split(",")[0]
+    base = base.split(" (")[1].rstrip(")") if base.startswith("assistant") else base.split(" (")[0]
+    return COLOURS.get(base, "grey")
+
+
+def _seeds_label(stats, names, fraction):
+    ns = sorted({stats[n, fraction]["n"] for n in names if (n, fraction) in stats})
+    return f"{fraction:.0%} labels\nn = {'/'.join(map(str, ns))} seeds"
+
+
+def fig_accuracy(plt, results, path):
+    """Student video accuracy against the label fraction, one line per method, 95% intervals."""
+    fig, axes = plt.subplots(1, len(results), figsize=(9.5, 4.2), sharey=True, squeeze=False,
+                             gridspec_kw=dict(width_ratios=[3, 1.3][:len(results)]))
+    handles = {}
+    for ax, (regime, result) in zip(axes[0], results.items()):
+        stats, names = per_method(result), shown_methods(result)
+        fractions = sorted({r["fraction"] for r in result["rows"]})
+        for i, name in enumerate(names):
+            dx = (i - (len(names) - 1) / 2) * 0.045  # sideways, so that intervals do not overlap
+            pts = [(k + dx, stats[name, f]) for k, f in enumerate(fractions) if (name, f) in stats]
+            h = ax.errorbar([x for x, _ in pts], [s["mean"] for _, s in pts],
+                            yerr=[s["half"] for _, s in pts], marker="o", ms=3.5, capsize=2,
+                            lw=2.4 if name in ("skd", "teacher (ce)") else 1, color=_colour(name),
+                            ls="--" if name.startswith("teacher") else "-",
+                            alpha=1 if name in ("skd", "teacher (ce)") else 0.8)
+            handles.setdefault(name, h)
+        ax.axhline(1 / result["bench"]["classes"], color="grey", ls=":", lw=1)
+        ax.text(-0.45, 1 / result["bench"]["classes"] + 0.01, "chance", color="grey", fontsize=8)
+        ax.set_xticks(range(len(fractions)), [_seeds_label(stats, names, f) for f in fractions])
+        ax.set(xlim=(-0.5, len(fractions) - 0.5), ylim=(0, 1.02), title=f"regime {regime}")
+    axes[0, 0].set_ylabel("video accuracy (fraction of test videos)")
+    fig.legend(handles.values(), handles.keys(), loc="center right", fontsize=8)
+    fig.suptitle("Student video accuracy (teacher: its own), mean and 95% t-interval over seeds;"
+                 "\nbaselines with their tuned weight where tuning chose one; intervals cut at 1")
+    fig.tight_layout(rect=(0, 0, 0.83, 1))
+    return _save(plt, fig, path)
+
+
+def fig_paired(plt, rows, path):
+    """SKD minus the best other student, one dot per seed, with the mean and its 95% interval."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    for i, r in enumerate(rows):
+        ax.plot(i + np.linspace(-0.12, 0.12, r["n"]), r["diffs"], "o", color="C0", alpha=0.75,
+                label="one seed" if i == 0 else None)
+        ax.errorbar(i + 0.3, r["mean"], yerr=r["half"], fmt="s", color="k", capsize=4,
+                    label="mean and 95% t-interval" if i == 0 else None)
+    ax.axhline(0, color="grey", lw=1)
+    ax.set_xticks(range(len(rows)), [f"regime {r['regime']}\n{r['fraction']:.0%} labels\n"
+                                      f"n = {r['n']} seeds\n{r['mean']:+.3f} "
+                                      f"[{r['lo']:+.3f}, {r['hi']:+.3f}]" for r in rows],
+                  fontsize=8)
+    ax.set(xlim=(-0.5, len(rows) - 0.3),
+           ylabel="SKD minus the best other student\n(video accuracy, fraction of test videos)",
+           title="SKD - " + " / ".join(sorted({r["best"] for r in rows}))
+           + " (the best other student), paired by seed")
+    ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    return _save(plt, fig, path)
+
+
+def fig_efficiency(plt, result, tuning, path):
+    """Video accuracy against GFLOPs per clip: the cascade's models at each label fraction, and
+    SKD's candidate students on the tuning set."""
+    fractions = sorted({r["fraction"] for r in result["rows"]})
+    fig, axes = plt.subplots(1, len(fractions) + bool(tuning), figsize=(12, 3.9), sharey=True)
+    stats, gflops = per_method(result), {r["name"]: r["gflops"] for r in result["rows"]}
+    best = {float(f): p["best"] for f, p in result["paired"].items() if p}
+    handles = {}
+    for ax, f in zip(axes, fractions):
+        shown = ["teacher (ce)", "assistant (skd)", "assistant (kd)", "skd", best.get(f), "ce"]
+        students = [n for n in shown if n and gflops.get(n) == gflops.get("skd")]
+        for name in (n for n in shown if (n, f) in stats):  # students share one GFLOPs value:
+            x = gflops[name] * 1.2 ** (students.index(name) - 1 if name in students else 0)
+            s = stats[name, f]  # ... spread sideways (x 1.2) to be told apart
+            marker = "s" if name.startswith("teacher") else "^" if "assistant" in name else "o"
+            handles[name] = ax.errorbar(x, s["mean"], yerr=s["half"], fmt=marker, capsize=3,
+                                         color=_colour(name), ms=6)
+        ns = sorted({s["n"] for (n, g), s in stats.items() if g == f})
+        ax.set(xscale="log", xlim=(0.0035, 0.08), ylim=(0, 1.02),
+               title=f"{f:.0%} labels, n = {ns[-1]} seeds", xlabel="GFLOPs per clip (log scale)")
+        ax.set_xticks([0.005, 0.01, 0.02, 0.05], ["0.005", "0.01", "0.02", "0.05"])
+        ax.minorticks_off()
+    if tuning:  # SKD's student sizes, --cascade checks of `python grid.py tune`
+        ax = axes[-1]
+        for r in (r for r in tuning["rows"] if r["method"] == "skd" and
+                  (not r["flags"] or r["flags"][0] == "--cascade")):
+            arch = r["flags"][1].split(",")[-1] if r["flags"] else result["rows"][-1]["arch"]
+            ax.plot([r["gflops"]] * r["seeds"], r["per_seed"], "o", color="C3", alpha=0.45)
+            ax.plot(r["gflops"], r["video_acc"], "_", color="k", ms=14, mew=2)
+            ax.annotate(arch, (r["gflops"], r["video_acc"]), xytext=(9, -3),
+                        textcoords="offset points", fontsize=7.5)
+        ax.axhline(tuning["teacher"], color="k", ls="--", lw=1)
+        ax.text(0.0041, tuning["teacher"] + 0.015, "teacher", fontsize=7.5)
+        ax.set(xscale="log", xlim=(0.004, 0.02), xlabel="GFLOPs per clip (log scale)",
+               title=f"skd's students, tuning set, 20%,\nn = {tuning['seeds']} seeds (bar: mean)")
+        ax.set_xticks([0.005, 0.01, 0.02], ["0.005", "0.01", "0.02"])
+        ax.minorticks_off()
+    axes[0].set_ylabel("video accuracy (fraction of test videos)")
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=len(handles),
+               fontsize=8)
+    fig.suptitle("Accuracy against cost per 4 x 28 x 28 clip, mean and 95% t-interval over seeds."
+                 "\nSquare: teacher, triangle: assistant, dot: student (the students share one "
+                 "GFLOPs value, spread sideways to be told apart)")
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    return _save(plt, fig, path)
+
+
+def fig_throughput(plt, data, gpu, speed, path):
+    """Clip loading per CPU core, loader against training step on a GPU, training-step cost."""
+    panels = [p for p in (data, gpu, speed) if p]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7.5, 2.3 + 2.1 * len(panels)),
+                             squeeze=False, gridspec_kw=dict(height_ratios=[
+                                 len(p["rows"]) if "rows" in p else 5 for p in panels]))
+    axes = list(axes[:, 0])
+    if data:
+        ax, rows = axes.pop(0), data["rows"][::-1]
+        bars = ax.barh([r["loader"] for r in rows], [r["clips_per_cpu_s"] for r in rows])
+        ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=2)
+        ax.set(xlabel="clips per CPU-second (16 x 2 frames, short side 128, crop 112)",
+               title=f"Clip loading, one decoder per core ({data['cores']}-core {data['cpu']}, "
+                     f"median of {data['rounds']} rounds, 1 run)")
+    if gpu:
+        ax, y = axes.pop(0), np.arange(len(gpu["bf16"]["rows"]))
+        for k, (label, res) in enumerate(gpu.items()):
+            bars = ax.barh(y - 0.2 + 0.4 * k, [r["clips_per_s"] for r in res["rows"]],
+                           height=0.4, label=label, color=f"C{k + 1}")
+            ax.bar_label(bars, fmt="%.0f", fontsize=7, padding=2)
+        ax.set_yticks(y, [r["what"] for r in gpu["bf16"]["rows"]])
+        ax.invert_yaxis()
+        ax.legend(fontsize=8, loc="center right", framealpha=1)
+        ax.set_xlim(0, 1.25 * max(r["clips_per_s"] for res in gpu.values() for r in res["rows"]))
+        r = gpu["bf16"]
+        ax.set(xlabel="clips per second (batch 32 of 16 x 112 x 112)",
+               title=f"Loader and training step, one {r['device']}, {r['workers']} workers "
+                     f"on {r['cores']} cores (1 run each)")
+    if speed:
+        ax, rows = axes.pop(0), speed["steps"][::-1]
+        bars = ax.barh([r["variant"] for r in rows], [r["ms_per_step"] for r in rows], color="C5")
+        ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=2)
+        ax.set(xlabel="ms per training step (batch 16 x 4 x 28 x 28, 2 threads)",
+               title=f"Training-step cost on the CPU (median of {speed['rounds']} rounds, 1 run)")
+    for ax in fig.axes:
+        ax.margins(x=0.1)
+    fig.tight_layout()
+    return _save(plt, fig, path)
+
+
+def draw_results(folder):
+    """Every figure whose JSON is in `folder` -> the paths written."""
+    plt, written = pyplot(), []
+    results = {k: v for k, v in ((k, load(folder, n)) for k, n in REGIMES.items()) if v}
+    if results:
+        written.append(fig_accuracy(plt, results, os.path.join(folder, "accuracy.png")))
+    rows = paired_rows(folder)
+    if rows:
+        written.append(fig_paired(plt, rows, os.path.join(folder, "paired.png")))
+    if "a" in results:
+        written.append(fig_efficiency(plt, results["a"], load(folder, "tuning"),
+                                      os.path.join(folder, "efficiency.png")))
+    gpu = {k: v for k, v in (("bf16", load(folder, "throughput_h200_bf16")),
+                             ("float32", load(folder, "throughput_h200_fp32"))) if v}
+    data, speed = load(folder, "data"), load(folder, "speed")
+    if data or gpu.get("bf16") or speed:
+        written.append(fig_throughput(plt, data, gpu if "bf16" in gpu else None, speed,
+                                      os.path.join(folder, "throughput.png")))
+    return written
+
+
+def draw_curves(c, path):
+    """curves.png of one run: loss terms, learning rate, test accuracy, pseudo-labels."""
+    plt = pyplot()
+    fig = plt.figure(figsize=(9, 10))
+    grid = fig.add_gridspec(4, 1, height_ratios=[3, 1.2, 2, 1.8], hspace=0.35)
+    ax_loss = fig.add_subplot(grid[0])
+    ax_lr, ax_acc = (fig.add_subplot(grid[i], sharex=ax_loss) for i in (1, 2))
+    for term, (x, y) in c["losses"].items():
+        ax_loss.plot(x, y, ".-", ms=3, lw=0.8, label=term, color="k" if term == "loss" else None)
+    ax_loss.set(yscale="log", ylabel="loss term (log scale)")
+    ax_loss.legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax_lr.plot(*c["lr"], lw=1, color="C3")
+    ax_lr.set(ylabel="learning rate")
+    for name, ev in c["evals"].items():
+        line, = ax_acc.plot(ev["step"], ev["video_acc"], "o-", ms=4, label=f"{name}: video")
+        ax_acc.plot(ev["step"], ev["clip_acc"], "x--", ms=4, color=line.get_color(),
+                    label=f"{name}: clip")
+    ax_acc.set(ylabel="test accuracy (fraction)", xlabel="training step, the cascade's links one "
+               f"after another (1 step = a batch of {c['config']['batch_size']} clips)")
+    ax_acc.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    for ax in (ax_loss, ax_lr, ax_acc):
+        for link in c["links"]:
+            ax.axvline(link["offset"], color="k", lw=1)
+            for s in link["starts"][1:]:  # the phases of the staged schedule (Sec. 3)
+                ax.axvline(link["offset"] + s, color="grey", ls=":", lw=1)
+    for link in c["links"]:
+        ax_loss.text(link["offset"] + link["total"] / 2, 1.02, link["name"], ha="center",
+                     fontsize=8, transform=ax_loss.get_xaxis_transform())
+    ax_pl = fig.add_subplot(grid[3])
+    x = np.arange(len(c["pseudo"]))
+    for k, key in enumerate(("coverage", "accuracy", "unlabelled_accuracy")):
+        bars = ax_pl.bar(x + 0.27 * (k - 1), [p[key] for p in c["pseudo"]], width=0.27,
+                         label={"coverage": "kept (fraction of unlabelled videos)",
+                                "accuracy": "kept ones correct",
+                                "unlabelled_accuracy": "all unlabelled: ensemble correct"}[key])
+        ax_pl.bar_label(bars, fmt="%.2f", fontsize=7)
+    ax_pl.set_xticks(x, [f"pseudo-labels before {p['name']}" for p in c["pseudo"]])
+    ax_pl.set(ylim=(0, 1.15), ylabel="fraction")
+    ax_pl.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    cfg = c["config"]
+    fig.suptitle(f"{cfg['method']} on {cfg['dataset']}, {cfg['label_fraction']:.0%} labels, "
+                 f"seed {cfg['seed']}: one run (n = 1); dotted: phase boundaries", y=0.93)
+    return _save(plt, fig, path)
+
+
+def _save(plt, fig, path):
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="what", required=True)
+    for name, text in (("summary", "print the summary table (no matplotlib needed)"),
+                       ("results", "draw results/*.png from results/*.json")):
+        sub.add_parser(name, help=text).add_argument("folder", nargs="?", default="results")
+    c = sub.add_parser("curves", help="draw <run>/curves.png from <run>/metrics.jsonl")
+    c.add_argument("run", help="a run folder of train.py (its --out)")
+    c.add_argument("--out", default=None, help="the PNG to write (default <run>/curves.png)")
+    args = p.parse_args(argv)
+    if args.what == "summary":
+        print(summary_table(args.folder))
+        return
+    try:
+        if args.what == "results":
+            written = draw_results(args.folder)
+        else:
+            metrics = os.path.join(args.run, "metrics.jsonl")
+            if not os.path.isfile(metrics):
+                sys.exit(f"error: {metrics} not found: is {args.run} a run folder of train.py?")
+            written = [draw_curves(curve_series(read_events(metrics)),
+                                   args.out or os.path.join(args.run, "curves.png"))]
+    except NoMatplotlib as e:
+        sys.exit(f"error: the figures need matplotlib; {e}")
+    print("wrote " + ", ".join(written))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""plots.py: the paired 95% interval against hand-computed cases, the summary table against the
+per-seed runs of results/*.json, the curve series of a small metrics.jsonl written here, and the
+one-line error without matplotlib. Only the drawing test needs matplotlib (skipped without it)."""
+import json
+import math
+import os
+import shutil
+import sys
+
+import numpy as np
+import pytest
+
+import plots
+from cascade import lr_at, phase_starts
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(REPO, "results")
+
+
+def test_interval_against_hand_computed_cases():
+    # [0.1, 0.2, 0.3]: mean 0.2, sd 0.1 (n - 1), half = t_{0.975,2} * 0.1 / sqrt(3) = 4.303 * 0.0577
+    r = plots.interval([0.1, 0.2, 0.3])
+    assert r["n"] == 3 and r["mean"] == pytest.approx(0.2) and r["sd"] == pytest.approx(0.1)
+    assert r["half"] == pytest.approx(0.24843, abs=1e-5)
+    assert (r["lo"], r["hi"]) == pytest.approx((0.2 - 0.24843, 0.2 + 0.24843), abs=1e-5)
+    # [0, 1]: sd sqrt(0.5), half = 12.706 * sqrt(0.5) / sqrt(2) = 6.353
+    assert plots.interval([0.0, 1.0])["half"] == pytest.approx(6.353)
+    assert math.isnan(plots.interval([0.4])["half"])  # one seed: no interval
+    t = [plots.T975[df] for df in range(1, 31)]
+    assert all(a > b for a, b in zip(t, t[1:])) and 1.96 < t[-1] < 2.05  # falls towards z
+
+
+def test_summary_table_matches_the_per_seed_runs():
+    """Each paired row of the committed results: the differences are SKD's per-seed accuracy
+    minus the best other student's, recomputed here from the runs, not from `paired`."""
+    rows = plots.paired_rows(RESULTS)
+    assert [(r["regime"], r["fraction"]) for r in rows] == [("a", 0.1), ("a", 0.2), ("a", 1.0),
+                                                            ("b", 0.2)]
+    for r in rows:
+        name = plots.REGIMES[r["regime"]]
+        with open(os.path.join(RESULTS, f"{name}.json")) as f:
+            runs = json.load(f)["runs"]
+        acc = {(x["name"], x["seed"]): x["video_acc"] for x in runs if x["fraction"] == r["fraction"]}
+        seeds = sorted(s for n, s in acc if n == "skd")
+        diffs = np.array([acc["skd", s] - acc[r["best"], s] for s in seeds])
+        assert r["n"] == len(seeds) and r["diffs"] == pytest.approx(diffs.tolist())
+        half = plots.T975[len(diffs) - 1] * diffs.std(ddof=1) / math.sqrt(len(diffs))
+        assert r["mean"] == pytest.approx(diffs.mean()) and r["half"] == pytest.approx(half)
+        assert r["leads"] == int((diffs > 0).sum())
+    table = plots.summary_table(RESULTS)
+    assert table.count("\n") == 1 + len(rows) and "| a | 20% | 5 | 0.678 |" in table
+
+
+def _metrics(path):
+    """A two-link run (cross-entropy, then staged SKD) of 2 epochs x 10 steps, logged sparsely:
+    the last step of every epoch, as train.py always does, and one step in between."""
+    config = dict(method="skd", joint=False, phase_shares="1,1,1,1,6", lr=0.01, batch_size=4,
+                  dataset="synthetic", label_fraction=0.2, seed=0)
+    events = [dict(event="start", config=config), dict(event="link")]
+    for link in (0, 1):
+        if link == 1:
+            events.append(dict(event="pseudo_labels", link=1, coverage=0.5, accuracy=0.9,
+                               unlabelled_accuracy=0.7, kept=5, unlabelled=10))
+        for step in (5, 10, 20):  # step 20 is the last of the link
+            phase = 5 if link == 0 else 1 + sum(step > s for s in (2, 4, 6, 8))
+            terms = dict(task=1.0 / step) if link == 0 else dict(sub1=0.5, loss=2.0 / step)
+            events.append(dict(event="train", link=link, epoch=1 + (step > 10), step=step,
+                               phase=phase, clips_per_s=3.0, **terms))
+        events.append(dict(event="eval", link=link, epoch=2, clip_acc=0.5 + link / 10,
+                           video_acc=0.6 + link / 10, video_top5=1.0))
+    events.append(dict(event="summary", rows=[dict(role="teacher", arch="A"),
+                                              dict(role="student", arch="B")]))
+    with open(path, "w") as f:
+        f.write("\n".join(json.dumps(e) for e in events) + "\n")
+
+
+def test_curve_series_of_a_small_metrics_file(tmp_path):
+    _metrics(tmp_path / "metrics.jsonl")
+    c = plots.curve_series(plots.read_events(tmp_path / "metrics.jsonl"))
+    assert [(l["name"], l["offset"], l["total"]) for l in c["links"]] == [("teacher A", 0, 20),
+                                                                         ("student B", 20, 20)]
+    assert c["links"][0]["starts"] == [0]  # the first model: no teacher, one phase
+    assert c["links"][1]["starts"] == [0, 2, 4, 6, 8] == phase_starts(20, [1, 1, 1, 1, 6])
+    steps, values = c["losses"]["task"]
+    assert steps[:3] == [5, 10, 20] and values[:3] == [0.2, 0.1, 0.05]
+    assert c["losses"]["loss"][0][-4:-1] == [25, 30, 40]  # link 1 after link 0's 20 steps
+    assert all(math.isnan(v) for v in (c["losses"]["task"][1][3], c["losses"]["loss"][1][-1]))
+    lr_steps, lr = c["lr"]
+    assert len(lr) == 40 and lr_steps[0] == 1 and lr_steps[-1] == 40
+    assert lr[0] == pytest.approx(lr_at(0, 0, 20, 0.01))  # link 0: one phase of 20 steps
+    assert lr[20 + 3] == pytest.approx(lr_at(3, 2, 2, 0.01))  # link 1, step 3: in phase 2
+    assert c["evals"]["student B"] == dict(step=[40], video_acc=[0.7], clip_acc=[0.6])
+    assert c["pseudo"] == [dict(link=1, name="student B", coverage=0.5, accuracy=0.9,
+                                unlabelled_accuracy=0.7)]
+
+
+def test_without_matplotlib_one_error_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now fails
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    _metrics(tmp_path / "metrics.jsonl")
+    for argv in (["results", str(tmp_path)], ["curves", str(tmp_path)]):
+        with pytest.raises(SystemExit) as e:
+            plots.main(argv)
+        message = str(e.value.code)
+        assert message.startswith("error: ") and "pip install matplotlib" in message
+        assert "\n" not in message
+    plots.main(["summary", RESULTS])  # the numbers need no matplotlib
+    assert "SKD - best, 95% CI" in capsys.readouterr().out
+
+
+def test_missing_run_folder_is_one_error_line(tmp_path):
+    with pytest.raises(SystemExit) as e:
+        plots.main(["curves", str(tmp_path / "nothing")])
+    assert str(e.value.code).startswith("error: ") and "metrics.jsonl" in str(e.value.code)
+
+
+def test_draws_every_figure(tmp_path):
+    pytest.importorskip("matplotlib")
+    for name in os.listdir(RESULTS):
+        if name.endswith(".json"):
+            shutil.copy(os.path.join(RESULTS, name), tmp_path)
+    written = plots.draw_results(str(tmp_path))
+    assert sorted(os.path.basename(p) for p in written) == ["accuracy.png", "efficiency.png",
+                                                           "paired.png", "throughput.png"]
+    _metrics(tmp_path / "metrics.jsonl")
+    plots.main(["curves", str(tmp_path)])
+    for p in written + [str(tmp_path / "curves.png")]:
+        with open(p, "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
