@@ -51,32 +51,60 @@ def load(folder, name):
 REGIMES = {"a": "accuracy", "b": "accuracy_b"}  # regime -> the file `python grid.py accuracy` wrote
 
 
+def paired(result, fraction, first, second):
+    """`first` minus `second`, video accuracy, seed by seed over the seeds both ran at
+    `fraction`: each seed has its own teacher, split and clips, which the difference removes.
+    -> dict(diffs, leads = seeds where first is ahead, and interval()'s keys)."""
+    acc = {(r["name"], r["seed"]): r["video_acc"] for r in result["runs"]
+           if r["fraction"] == fraction}
+    diffs = [acc[first, s] - acc[second, s] for n, s in sorted(acc, key=lambda k: k[1])
+             if n == first and (second, s) in acc]
+    return dict(diffs=diffs, leads=sum(d > 0 for d in diffs), **interval(diffs))
+
+
 def paired_rows(folder):
     """The summary table: per regime and label fraction, SKD against the best other student by
-    mean (grid.py's `paired`: FitNets with its tuned weight wherever it was run), seed by seed."""
+    mean (the one grid.py chose: FitNets with its tuned weight, wherever it was run)."""
+    rows = []
+    for regime, name in REGIMES.items():
+        result = load(folder, name) or {}
+        for fraction, p in (result.get("paired") or {}).items():
+            f = float(fraction)
+            means = {r["name"]: r["video_acc"] for r in result["rows"] if r["fraction"] == f}
+            if p:
+                rows.append(dict(regime=regime, fraction=f, best=p["best"], skd=means["skd"],
+                                 other=means[p["best"]], **paired(result, f, "skd", p["best"])))
+    return rows
+
+
+def ablation_rows(folder):
+    """SKD's defaults minus each ablation (same seeds, same assistant), per regime."""
     rows = []
     for regime, name in REGIMES.items():
         result = load(folder, name)
-        for fraction, p in ((result or {}).get("paired") or {}).items():
-            if not p:
-                continue
-            means = {r["name"]: r["video_acc"] for r in result["rows"]
-                     if f"{r['fraction']:g}" == fraction}
-            rows.append(dict(regime=regime, fraction=float(fraction), best=p["best"],
-                             skd=means["skd"], other=means[p["best"]], diffs=p["diffs"],
-                             leads=sum(d > 0 for d in p["diffs"]), **interval(p["diffs"])))
+        f = result and result["args"]["ablation_fraction"]
+        for variant in dict.fromkeys(r["name"] for r in (result or {}).get("rows", [])
+                                     if r["kind"] == "ablation"):
+            rows.append(dict(regime=regime, fraction=f, variant=variant,
+                             **paired(result, f, "skd", variant)))
     return rows
 
 
 def summary_table(folder):
-    """The README's results table (Markdown), every number from results/accuracy*.json."""
+    """The README's results table and the report's ablation table (Markdown), every number
+    from the per-seed runs in results/accuracy*.json."""
+    def ci(r):
+        return (f"{r['mean']:+.3f} [{r['lo']:+.3f}, {r['hi']:+.3f}]"
+                + ("" if r["lo"] <= 0 <= r["hi"] else " (excludes 0)"))
     lines = ["| regime | labels | seeds | SKD | best other (tuned) | SKD - best, 95% CI | "
              "SKD ahead on |", "|---|---|---|---|---|---|---|"]
-    for r in paired_rows(folder):
-        verdict = "" if r["lo"] <= 0 <= r["hi"] else " (excludes 0)"
-        lines.append(f"| {r['regime']} | {r['fraction']:.0%} | {r['n']} | {r['skd']:.3f} | "
-                     f"{r['best']} {r['other']:.3f} | {r['mean']:+.3f} "
-                     f"[{r['lo']:+.3f}, {r['hi']:+.3f}]{verdict} | {r['leads']} of {r['n']} |")
+    lines += [f"| {r['regime']} | {r['fraction']:.0%} | {r['n']} | {r['skd']:.3f} | {r['best']} "
+              f"{r['other']:.3f} | {ci(r)} | {r['leads']} of {r['n']} |"
+              for r in paired_rows(folder)]
+    lines += ["", "| regime | labels | seeds | SKD minus | 95% CI | SKD ahead on |",
+              "|---|---|---|---|---|---|"]
+    lines += [f"| {r['regime']} | {r['fraction']:.0%} | {r['n']} | {r['variant']} | {ci(r)} | "
+              f"{r['leads']} of {r['n']} |" for r in ablation_rows(folder)]
     return "\n".join(lines)
 
 
@@ -105,53 +133,44 @@ def read_events(path):
 
 
 def curve_series(events):
-    """A run's events -> the series of curves.png, on one step axis: the links of the cascade one
-    after another, link j's step s at offset_j + s. The learning rate is not logged; it is
-    recomputed at every step with train.py's own schedule (cascade.lr_at over phase_starts).
-    A resumed run logs some steps twice: the later line wins.
-    -> dict(links=[dict(link, name, offset, total, starts)], losses={term: (steps, values)},
-            lr=(steps, values), evals={name: dict(step, video_acc, clip_acc)}, pseudo=[...])."""
-    from cascade import lr_at, phase_span, phase_starts  # torch: only for the curves
+    """A run's events -> the series of curves.png, on one step axis: the cascade's links one after
+    another, step s of link j at offset_j + s. The learning rate is not logged: it is recomputed
+    for every step with train.py's own schedule (cascade.lr_at, phase_starts). A resumed run logs
+    some steps twice; the later line wins. -> dict(links=[dict(link, name, offset, total,
+    starts)], losses={term: (steps, values)}, lr=(steps, values), evals={model: dict(step,
+    video_acc, clip_acc)}, pseudo=[dict(link, name, coverage, accuracy, unlabelled_accuracy)])."""
+    from cascade import lr_at, phase_span, phase_starts  # imports torch: only for the curves
     cfg = next(e["config"] for e in events if e["event"] == "start")
-    train = {}  # (link, step) -> the last train line of that step
-    for e in events:
-        if e["event"] == "train":
-            train[e["link"], e["step"]] = e
+    train = {(e["link"], e["step"]): e for e in events if e["event"] == "train"}
     summary = next((e for e in events if e["event"] == "summary"), {})
-    roles = {j: f"{r['role']} {r['arch']}" for j, r in enumerate(summary.get("rows", []))}
-    links, offset, losses, lr, evals = [], 0, {}, ([], []), {}
-    shares = [float(s) for s in cfg["phase_shares"].split(",")]
+    names = {j: f"{m['role']} {m['arch']}" for j, m in enumerate(summary.get("models", []))}
+    links, losses, lr, evals, offset = [], {}, ([], []), {}, 0
     for link in sorted({j for j, _ in train}):
         steps = sorted(s for j, s in train if j == link)
-        total = steps[-1]  # the last step of every epoch is always logged
-        # train.py stages a link only under SKD with a teacher (link > 0) and without --joint
+        total, name = steps[-1], names.get(link, f"model {link}")  # an epoch's last step is logged
+        # train.py stages a link under SKD only, with a teacher (link > 0) and without --joint
         staged = cfg["method"] == "skd" and link > 0 and not cfg["joint"]
-        starts = phase_starts(total, shares, staged)
-        name = roles.get(link, f"model {link}")
+        starts = phase_starts(total, [float(x) for x in cfg["phase_shares"].split(",")], staged)
         links.append(dict(link=link, name=name, offset=offset, total=total, starts=starts))
         for s in steps:
             for term, v in train[link, s].items():
                 if term not in ("event", "time", "link", "epoch", "step", "phase", "clips_per_s"):
-                    losses.setdefault(term, ([], []))
-                    losses[term][0].append(offset + s)
+                    losses.setdefault(term, ([], []))[0].append(offset + s)
                     losses[term][1].append(v)
-        for s in range(total):  # logged step s + 1 is the update made at step index s
-            lr[0].append(offset + s + 1)
-            lr[1].append(lr_at(s, *phase_span(s, starts, total), cfg["lr"]))
-        ends = {e["epoch"]: s for (j, s), e in sorted(train.items()) if j == link}  # epoch's end
-        for e in events:
-            if e["event"] == "eval" and e["link"] == link:
-                ev = evals.setdefault(name, dict(step=[], video_acc=[], clip_acc=[]))
-                ev["step"].append(offset + ends[e["epoch"]])
-                ev["video_acc"].append(e["video_acc"])
-                ev["clip_acc"].append(e["clip_acc"])
-        for term in losses:  # a gap between links: the lines break there
-            losses[term][0].append(offset + total + 0.5)
-            losses[term][1].append(float("nan"))
+        for xs, ys in losses.values():  # NaN after each link: the lines break between links
+            xs.append(offset + total + 0.5)
+            ys.append(float("nan"))
+        lr[0].extend(range(offset + 1, offset + total + 1))  # logged step s + 1: update index s
+        lr[1].extend(lr_at(s, *phase_span(s, starts, total), cfg["lr"]) for s in range(total))
+        ends = {e["epoch"]: s for (j, s), e in sorted(train.items()) if j == link}
+        for e in (e for e in events if e["event"] == "eval" and e["link"] == link):
+            ev = evals.setdefault(name, dict(step=[], video_acc=[], clip_acc=[]))
+            for key, v in (("step", offset + ends[e["epoch"]]), ("video_acc", e["video_acc"]),
+                           ("clip_acc", e["clip_acc"])):
+                ev[key].append(v)
         offset += total
-    pseudo = [dict(link=e["link"], name=roles.get(e["link"], f"model {e['link']}"),
-                   coverage=e["coverage"], accuracy=e["accuracy"],
-                   unlabelled_accuracy=e["unlabelled_accuracy"])
+    pseudo = [dict(link=e["link"], name=names.get(e["link"], f"model {e['link']}"),
+                   **{k: e[k] for k in ("coverage", "accuracy", "unlabelled_accuracy")})
               for e in events if e["event"] == "pseudo_labels"]
     return dict(links=links, losses=losses, lr=lr, evals=evals, pseudo=pseudo, config=cfg)
 
@@ -263,10 +282,10 @@ def fig_efficiency(plt, result, tuning, path):
         ax.set_xticks([0.005, 0.01, 0.02, 0.05], ["0.005", "0.01", "0.02", "0.05"])
         ax.minorticks_off()
     if tuning:  # SKD's student sizes, --cascade checks of `python grid.py tune`
-        ax = axes[-1]
+        ax, student = axes[-1], next(r["arch"] for r in result["rows"] if r["name"] == "skd")
         for r in (r for r in tuning["rows"] if r["method"] == "skd" and
                   (not r["flags"] or r["flags"][0] == "--cascade")):
-            arch = r["flags"][1].split(",")[-1] if r["flags"] else result["rows"][-1]["arch"]
+            arch = r["flags"][1].split(",")[-1] if r["flags"] else student
             ax.plot([r["gflops"]] * r["seeds"], r["per_seed"], "o", color="C3", alpha=0.45)
             ax.plot(r["gflops"], r["video_acc"], "_", color="k", ms=14, mew=2)
             ax.annotate(arch, (r["gflops"], r["video_acc"]), xytext=(9, -3),
@@ -287,38 +306,42 @@ def fig_efficiency(plt, result, tuning, path):
     return _save(plt, fig, path)
 
 
+def _bars(ax, labels, values, fmt, **kwargs):
+    bars = ax.barh(labels[::-1], values[::-1], **kwargs)  # the first row on top
+    ax.bar_label(bars, fmt=fmt, fontsize=7, padding=2)
+
+
 def fig_throughput(plt, data, gpu, speed, path):
     """Clip loading per CPU core, loader against training step on a GPU, training-step cost."""
     panels = [p for p in (data, gpu, speed) if p]
     fig, axes = plt.subplots(len(panels), 1, figsize=(7.5, 2.3 + 2.1 * len(panels)),
                              squeeze=False, gridspec_kw=dict(height_ratios=[
-                                 len(p["rows"]) if "rows" in p else 5 for p in panels]))
+                                 len(p.get("rows", p.get("steps", []))) or 5 for p in panels]))
     axes = list(axes[:, 0])
     if data:
-        ax, rows = axes.pop(0), data["rows"][::-1]
-        bars = ax.barh([r["loader"] for r in rows], [r["clips_per_cpu_s"] for r in rows])
-        ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=2)
+        ax = axes.pop(0)
+        _bars(ax, [r["loader"] for r in data["rows"]], [r["clips_per_cpu_s"] for r in data["rows"]],
+              "%.1f")
         ax.set(xlabel="clips per CPU-second (16 x 2 frames, short side 128, crop 112)",
                title=f"Clip loading, one decoder per core ({data['cores']}-core {data['cpu']}, "
                      f"median of {data['rounds']} rounds, 1 run)")
     if gpu:
-        ax, y = axes.pop(0), np.arange(len(gpu["bf16"]["rows"]))
-        for k, (label, res) in enumerate(gpu.items()):
-            bars = ax.barh(y - 0.2 + 0.4 * k, [r["clips_per_s"] for r in res["rows"]],
+        ax, y, r = axes.pop(0), np.arange(len(gpu["bf16"]["rows"])), gpu["bf16"]
+        for k, (label, res) in enumerate(gpu.items()):  # bf16 above float32 in each pair
+            bars = ax.barh(y - 0.2 + 0.4 * k, [x["clips_per_s"] for x in res["rows"]],
                            height=0.4, label=label, color=f"C{k + 1}")
             ax.bar_label(bars, fmt="%.0f", fontsize=7, padding=2)
-        ax.set_yticks(y, [r["what"] for r in gpu["bf16"]["rows"]])
+        ax.set_yticks(y, [x["what"] for x in r["rows"]])
         ax.invert_yaxis()
         ax.legend(fontsize=8, loc="center right", framealpha=1)
-        ax.set_xlim(0, 1.25 * max(r["clips_per_s"] for res in gpu.values() for r in res["rows"]))
-        r = gpu["bf16"]
-        ax.set(xlabel="clips per second (batch 32 of 16 x 112 x 112)",
+        ax.set(xlim=(0, 1.25 * max(x["clips_per_s"] for v in gpu.values() for x in v["rows"])),
+               xlabel="clips per second (batch 32 of 16 x 112 x 112)",
                title=f"Loader and training step, one {r['device']}, {r['workers']} workers "
                      f"on {r['cores']} cores (1 run each)")
     if speed:
-        ax, rows = axes.pop(0), speed["steps"][::-1]
-        bars = ax.barh([r["variant"] for r in rows], [r["ms_per_step"] for r in rows], color="C5")
-        ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=2)
+        ax = axes.pop(0)
+        _bars(ax, [r["variant"] for r in speed["steps"]], [r["ms_per_step"] for r in speed["steps"]],
+              "%.1f", color="C5")
         ax.set(xlabel="ms per training step (batch 16 x 4 x 28 x 28, 2 threads)",
                title=f"Training-step cost on the CPU (median of {speed['rounds']} rounds, 1 run)")
     for ax in fig.axes:

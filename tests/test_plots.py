@@ -30,25 +30,28 @@ def test_interval_against_hand_computed_cases():
     assert all(a > b for a, b in zip(t, t[1:])) and 1.96 < t[-1] < 2.05  # falls towards z
 
 
-def test_summary_table_matches_the_per_seed_runs():
-    """Each paired row of the committed results: the differences are SKD's per-seed accuracy
-    minus the best other student's, recomputed here from the runs, not from `paired`."""
+def test_summary_table_matches_grid_and_the_per_seed_table():
+    """The paired rows of the committed results, recomputed from the per-seed runs: the same
+    differences as grid.py's own `paired`, and their interval from numpy; one ablation row
+    against the per-seed accuracies of the report's table (rounded to 3 digits there)."""
     rows = plots.paired_rows(RESULTS)
     assert [(r["regime"], r["fraction"]) for r in rows] == [("a", 0.1), ("a", 0.2), ("a", 1.0),
                                                             ("b", 0.2)]
     for r in rows:
-        name = plots.REGIMES[r["regime"]]
-        with open(os.path.join(RESULTS, f"{name}.json")) as f:
-            runs = json.load(f)["runs"]
-        acc = {(x["name"], x["seed"]): x["video_acc"] for x in runs if x["fraction"] == r["fraction"]}
-        seeds = sorted(s for n, s in acc if n == "skd")
-        diffs = np.array([acc["skd", s] - acc[r["best"], s] for s in seeds])
-        assert r["n"] == len(seeds) and r["diffs"] == pytest.approx(diffs.tolist())
+        with open(os.path.join(RESULTS, plots.REGIMES[r["regime"]] + ".json")) as f:
+            grid_paired = json.load(f)["paired"][f"{r['fraction']:g}"]
+        diffs = np.array(grid_paired["diffs"])
+        assert r["best"] == grid_paired["best"] and r["diffs"] == pytest.approx(diffs.tolist())
         half = plots.T975[len(diffs) - 1] * diffs.std(ddof=1) / math.sqrt(len(diffs))
         assert r["mean"] == pytest.approx(diffs.mean()) and r["half"] == pytest.approx(half)
-        assert r["leads"] == int((diffs > 0).sum())
+        assert r["leads"] == grid_paired["skd_leads"]
+    no_dist = next(r for r in plots.ablation_rows(RESULTS)
+                   if (r["regime"], r["variant"]) == ("a", "skd, no distribution loss (Eq. D)"))
+    skd, variant = [0.647, 0.671, 0.758, 0.718, 0.595], [0.397, 0.548, 0.540, 0.635, 0.484]
+    assert no_dist["diffs"] == pytest.approx(np.subtract(skd, variant).tolist(), abs=1e-3)
+    assert no_dist["lo"] > 0 and no_dist["leads"] == 5
     table = plots.summary_table(RESULTS)
-    assert table.count("\n") == 1 + len(rows) and "| a | 20% | 5 | 0.678 |" in table
+    assert "| a | 20% | 5 | 0.678 | fitnet (tuned) 0.652 | +0.026 [-0.068, +0.121] |" in table
 
 
 def _metrics(path):
@@ -68,8 +71,8 @@ def _metrics(path):
                                phase=phase, clips_per_s=3.0, **terms))
         events.append(dict(event="eval", link=link, epoch=2, clip_acc=0.5 + link / 10,
                            video_acc=0.6 + link / 10, video_top5=1.0))
-    events.append(dict(event="summary", rows=[dict(role="teacher", arch="A"),
-                                              dict(role="student", arch="B")]))
+    events.append(dict(event="summary", models=[dict(role="teacher", arch="A"),
+                                                dict(role="student", arch="B")]))
     with open(path, "w") as f:
         f.write("\n".join(json.dumps(e) for e in events) + "\n")
 
