@@ -188,6 +188,9 @@ def fill_defaults(a):
     for path in (a.teacher_weights or "").split(","):
         if path and not os.path.isfile(path):
             fail(f"--teacher-weights: no such file {path}")
+    if a.split and not os.path.isfile(a.split):
+        fail(f"--split: no such file {a.split}; pass the split.json of an earlier run, or leave "
+             "--split out to draw a new split")
     a.out = a.out or f"runs/{a.dataset}_{a.method}_p{a.label_fraction:g}_s{a.seed}"
     ckpt = os.path.join(a.out, "checkpoint.pt")
     if a.resume and not os.path.isfile(ckpt):

@@ -238,40 +238,76 @@ def _check_nonempty(name, root, classes, train, test):
 # -----------------------------------------------------------------------------
 # Metadata: probed once per video, cached in <root>/skd_metadata.json
 
+def _video_from_entry(v, entry):
+    """Video `v` with the facts of its cache entry; ValueError when the entry is not whole and
+    self-consistent (a damaged or hand-edited cache is never trusted)."""
+    try:
+        table = video.FrameTable.from_json(entry["table"])
+        n, fps, w, h = entry["num_frames"], entry["fps"], entry["width"], entry["height"]
+        ok = (type(n) is int and n == len(table.pts) > 0 and fps > 0 and w > 0 and h > 0
+              and all(0 <= k < n for k in table.keys.tolist()))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        ok = False
+    if not ok:
+        raise ValueError("inconsistent cache entry")
+    return Video(v.path, v.label, n, fps, w, h, table)
+
+
 def scan_videos(videos, root, workers=4):
     """Fill in frame counts and frame tables (video.probe_video: one full decode per video); drop,
     with one warning, the videos that cannot be decoded or are truncated.
 
     The probe results are cached in <root>/skd_metadata.json, keyed by path relative to root
     and invalidated by a change of file size or modification time, so the second start is fast.
+    A cache that is damaged (cut short, not JSON, entries not whole) or of another probe version
+    is not trusted: what is wrong in it is probed again and rewritten, with a warning if damaged.
     """
     cache_path = os.path.join(root, METADATA_FILE)
-    try:
-        with open(cache_path) as f:
-            cache = json.load(f)
-    except (OSError, ValueError):
-        cache = {}
+    cache, damaged = {}, 0
+    if os.path.exists(cache_path):
+        try:
+            with open(cache_path) as f:
+                cache = json.load(f)
+        except (OSError, ValueError):
+            cache = None
+        if not isinstance(cache, dict):
+            cache, damaged = {}, len(videos)
 
     def stamp(path):
         st = os.stat(path)
         return [st.st_size, st.st_mtime_ns]
 
     def probe(v):
+        """-> (cache key, entry, Video or None if it cannot be decoded, whether the cached entry
+        was damaged)."""
         key = os.path.relpath(v.path, root)
         entry = cache.get(key)
-        if (entry is None or entry.get("stamp") != stamp(v.path)
-                or entry.get("probe") != PROBE_VERSION):
+        fresh = (isinstance(entry, dict) and entry.get("stamp") == stamp(v.path)
+                 and entry.get("probe") == PROBE_VERSION)
+        if fresh and "error" in entry:
+            return key, entry, None, False
+        if fresh:
             try:
-                entry = dict(stamp=stamp(v.path), probe=PROBE_VERSION,
-                             **video.probe_video(v.path))
-            except ValueError as e:
-                entry = dict(stamp=stamp(v.path), probe=PROBE_VERSION, error=str(e))
-        return key, entry
+                return key, entry, _video_from_entry(v, entry), False
+            except ValueError:
+                pass  # damaged: probed again below
+        try:
+            entry = dict(stamp=stamp(v.path), probe=PROBE_VERSION, **video.probe_video(v.path))
+        except ValueError as e:
+            return key, dict(stamp=stamp(v.path), probe=PROBE_VERSION, error=str(e)), None, fresh
+        return key, entry, Video(v.path, v.label, entry["num_frames"], entry["fps"],
+                                 entry["width"], entry["height"],
+                                 video.FrameTable.from_json(entry["table"])), fresh
 
     with ThreadPoolExecutor(max(1, workers)) as pool:  # PyAV releases the GIL while demuxing
         results = list(pool.map(probe, videos))
-    changed = any(cache.get(k) != e for k, e in results)
-    cache.update(results)
+    damaged = damaged or sum(r[3] for r in results)
+    if damaged:
+        warnings.warn(f"{cache_path} was damaged (cut short, not JSON, or {damaged} entries not "
+                      "whole): it is rebuilt from the videos, none of it trusted", DataWarning,
+                      stacklevel=3)
+    changed = any(cache.get(k) != e for k, e, _, _ in results)
+    cache.update((k, e) for k, e, _, _ in results)
     if changed:
         try:  # write-then-rename: an interrupted write never leaves a broken cache
             with open(cache_path + ".tmp", "w") as f:
@@ -279,15 +315,9 @@ def scan_videos(videos, root, workers=4):
             os.replace(cache_path + ".tmp", cache_path)
         except OSError:
             pass  # a read-only data set: no cache, the scan simply runs again next time
-    good, bad = [], []
-    for v, (key, entry) in zip(videos, results):
-        if "error" in entry:
-            bad.append(f"{key} ({entry['error']})")
-        else:
-            good.append(Video(v.path, v.label, entry["num_frames"], entry["fps"], entry["width"],
-                              entry["height"], video.FrameTable.from_json(entry["table"])))
-    _warn_skipped(bad, "that cannot be decoded")
-    return good
+    _warn_skipped([f"{k} ({e['error']})" for k, e, good, _ in results if good is None],
+                  "that cannot be decoded")
+    return [good for _, _, good, _ in results if good is not None]
 
 
 def load_dataset(name, root=None, fold=1, split_dir=None, workers=4):
@@ -364,13 +394,37 @@ def save_split(split, path):
     os.replace(path + ".tmp", path)
 
 
-def load_split(path, videos=None):
-    with open(path) as f:
-        split = json.load(f)
-    if videos is not None and split.get("videos") not in (None, videos_digest(videos)):
+SPLIT_KEYS = ("fraction", "noise", "seed", "num_classes", "labelled", "unlabelled", "noisy",
+              "given_labels", "true_labels")  # make_weak_split's dict
+
+
+def load_split(path, videos=None, num_classes=None):
+    """A split.json of save_split, checked against the training videos it will label (their
+    number and names) and the number of classes -> make_weak_split's dict. Anything wrong raises
+    DatasetError with one line naming the file, what is wrong and the fix."""
+    fix = ("pass the split.json of a run on the same data set and fold, or leave --split out to "
+           "draw a new split")
+    try:
+        with open(path) as f:
+            split = json.load(f)
+    except OSError as e:
+        raise DatasetError(f"{path}: cannot read the split file ({e.strerror}); {fix}") from None
+    except ValueError:  # cut short, or not JSON
+        raise DatasetError(f"{path} is damaged or is not JSON (cut short?); {fix}") from None
+    missing = [k for k in SPLIT_KEYS if not isinstance(split, dict) or k not in split]
+    if missing:
+        raise DatasetError(f"{path} is not a split file of train.py (it lacks "
+                           f"{', '.join(missing)}); {fix}")
+    if videos is not None and (len(split["given_labels"]) != len(videos)
+                               or split.get("videos") not in (None, videos_digest(videos))):
         raise DatasetError(f"{path} was made for another list of training videos "
                            "(another data set, fold or set of readable files); delete it or "
                            "point to the right one")
+    given, K = split["given_labels"], num_classes or split["num_classes"]
+    if not isinstance(given, list) or not all(type(g) is int and -1 <= g < K for g in given) \
+            or split["labelled"] != [i for i, g in enumerate(given) if g >= 0]:
+        raise DatasetError(f"{path}: given_labels must be class indices -1..{K - 1} (-1 = "
+                           f"unlabelled), one per training video, matching 'labelled'; {fix}")
     return split
 
 

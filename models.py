@@ -27,6 +27,8 @@ Sec. 8.
 import argparse
 import copy
 import math
+import os
+import pickle
 import re
 import statistics
 import sys
@@ -278,23 +280,52 @@ def build_connectors(student, teacher, clip_len, height, width):
 # ---------------------------------------------------------------------------------------------
 # Checkpoints (torchvision's Kinetics-400 files or our own)
 # ---------------------------------------------------------------------------------------------
-def load_pretrained(model, path):
-    """Load a checkpoint file into `model` and report {'loaded', 'reinitialised', 'missing',
-    'unexpected'} (lists of state_dict names). The file may hold a plain state_dict (torchvision's
-    r3d_18-*.pth, mc3_18-*.pth, r2plus1d_18-*.pth) or a dict with one under 'state_dict' or 'model'.
-    When only fc differs in shape (another number of classes), fc is re-initialised, with a message.
-    Any other shape mismatch, or nothing in common, raises ValueError: the file is another architecture."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)  # weights_only: a file is data, not code
+def read_torch_file(path):
+    """torch.load(path) with weights_only=True -> what the file holds. A file is data, not code:
+    only tensors and plain values (dict, list, str, numbers, None) are read, because unpickling
+    any other object can run code. Every way the file can be wrong raises ValueError with one
+    line naming the file and what is wrong; the caller adds what to do."""
+    if not os.path.isfile(path):
+        raise ValueError(f"{path}: no such file")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(e))
+        if found:  # torch names the first class it refused to build
+            raise ValueError(f"{path} holds a pickled Python object ({found.group(1)}), not only "
+                             "tensors and plain values: it was not loaded, because unpickling it "
+                             "could run code") from None
+        raise ValueError(f"{path} is damaged or is not a file written by torch.save (cut "
+                         "short, or another format)") from None
+    except Exception:  # cut short (the zip reader's RuntimeError), text (KeyError), empty (EOFError)
+        raise ValueError(f"{path} is damaged or is not a file written by torch.save (cut short, "
+                         "or another format)") from None
+
+
+def read_state_dict(path):
+    """The state_dict in a weights file: a plain one (torchvision's r3d_18-*.pth, mc3_18-*.pth,
+    r2plus1d_18-*.pth, our model<j>_<arch>.pt) or one under 'state_dict' or 'model', with the
+    names of DataParallel / DDP ("module.") and torch.compile ("_orig_mod.") wrappers removed.
+    A file that holds none raises ValueError."""
+    ckpt = read_torch_file(path)
     state = ckpt
     for key in ("state_dict", "model"):
         if isinstance(ckpt, dict) and isinstance(ckpt.get(key), dict):
             state = ckpt[key]
             break
-    # names saved from DataParallel / DDP ("module.") or torch.compile ("_orig_mod.") wrappers
-    state = {re.sub(r"^(module\.|_orig_mod\.)+", "", k): v for k, v in state.items()}
-    own = model.state_dict()
-    arch = getattr(model, "arch", type(model).__name__)
+    if not isinstance(state, dict) or not state or not all(
+            isinstance(k, str) and torch.is_tensor(v) for k, v in state.items()):
+        raise ValueError(f"{path} holds no state_dict (a dict of named tensors; found "
+                         f"{type(state).__name__}): it is not model weights")
+    return {re.sub(r"^(module\.|_orig_mod\.)+", "", k): v for k, v in state.items()}
 
+
+def fit_state_dict(own, state, arch, path):
+    """Which tensors of `state` (a file's, see read_state_dict) go into a model whose own
+    state_dict is `own` -> {'loaded', 'reinitialised', 'missing', 'unexpected'} (lists of names).
+    When only fc differs in shape (another number of classes), fc is to be re-initialised. Any
+    other shape mismatch, or nothing in common, raises ValueError: the file is another
+    architecture."""
     unexpected = [k for k in state if k not in own]
     common = [k for k in state if k in own]
     mismatched = [k for k in common if state[k].shape != own[k].shape]
@@ -309,17 +340,39 @@ def load_pretrained(model, path):
     loaded = [k for k in common if k not in reinit]
     if not loaded:
         raise ValueError(f"{path}: no tensor name in common with {arch} (first in file: "
-                         f"{next(iter(state), None)!r}): the file is not a checkpoint of this architecture")
-    model.load_state_dict({k: state[k] for k in loaded}, strict=False)
-    if reinit:
+                         f"{next(iter(state), None)!r}): the file is not a checkpoint of this "
+                         "architecture")
+    # num_batches_tracked is a counter that some old files lack; BN then keeps its own value
+    missing = [k for k in own if k not in state and k not in reinit
+               and not k.endswith("num_batches_tracked")]
+    return {"loaded": loaded, "reinitialised": reinit, "missing": missing,
+            "unexpected": unexpected}
+
+
+def check_pretrained(arch, num_classes, path):
+    """fit_state_dict's report for `path` and a model `arch`, without building one for real
+    (its tensors live on the 'meta' device: shapes only, no memory, no random numbers drawn):
+    the check, before any training, that load_pretrained will succeed. ValueError if not."""
+    with torch.device("meta"):
+        own = build_model(arch, num_classes).state_dict()
+    return fit_state_dict(own, read_state_dict(path), arch, path)
+
+
+def load_pretrained(model, path):
+    """Load a weights file (see read_state_dict) into `model` -> fit_state_dict's report.
+    A new fc (another number of classes) is re-initialised, with a message."""
+    arch = getattr(model, "arch", type(model).__name__)
+    state = read_state_dict(path)
+    report = fit_state_dict(model.state_dict(), state, arch, path)
+    model.load_state_dict({k: state[k] for k in report["loaded"]}, strict=False)
+    if report["reinitialised"]:
         init_fc(model.fc)
         print(f"load_pretrained: fc re-initialised for {model.fc.out_features} classes "
               f"(the file has {state['fc.weight'].shape[0]})")
-    # num_batches_tracked is a counter that some old files lack; BN then keeps its own value
-    missing = [k for k in own if k not in state and k not in reinit and not k.endswith("num_batches_tracked")]
-    print(f"load_pretrained: {path} -> {arch}: {len(loaded)} tensors loaded, {len(reinit)} re-initialised, "
-          f"{len(missing)} missing, {len(unexpected)} unexpected")
-    return {"loaded": loaded, "reinitialised": reinit, "missing": missing, "unexpected": unexpected}
+    print(f"load_pretrained: {path} -> {arch}: {len(report['loaded'])} tensors loaded, "
+          f"{len(report['reinitialised'])} re-initialised, {len(report['missing'])} missing, "
+          f"{len(report['unexpected'])} unexpected")
+    return report
 
 
 # ---------------------------------------------------------------------------------------------

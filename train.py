@@ -33,7 +33,8 @@ import data
 from cascade import (S, Distiller, cascade_models, freeze, lr_at,
                      phase_at, phase_span, phase_starts)
 from config import Args, parse_args, run_key
-from models import build_model, count_flops, count_params, cpu_latency, load_pretrained
+from models import (build_model, check_pretrained, count_flops, count_params, cpu_latency,
+                    load_pretrained, read_torch_file)
 from pseudolabel import format_report, predict_videos, refresh
 from synthetic import MOTIONS, ensure_synthetic
 from video import cache_frames
@@ -165,8 +166,7 @@ def pretrained_teacher(a):
               f"({', '.join(MOTIONS[other:other + n])}), into {out} ...", flush=True)
         again = ["--resume"] if os.path.isfile(os.path.join(out, "checkpoint.pt")) else []
         main(argv + again + ["--out", out])
-        state = torch.load(os.path.join(out, f"model0_{arch}.pt"), map_location="cpu",
-                           weights_only=True)
+        state = read_torch_file(os.path.join(out, f"model0_{arch}.pt"))
         save_atomic({k: v for k, v in state.items() if not k.startswith("fc.")}, backbone)
     return backbone
 
@@ -178,7 +178,10 @@ def weak_split(run, train_videos, num_classes):
     split_path = run.file("split.json")
     source = a.split or (split_path if a.resume and os.path.isfile(split_path) else None)
     if source:
-        split = data.load_split(source, train_videos)
+        try:
+            split = data.load_split(source, train_videos, num_classes)
+        except data.DatasetError as e:
+            sys.exit(f"error: {e}")
     else:
         split = data.make_weak_split([v.label for v in train_videos], num_classes,
                                      a.label_fraction, a.label_noise, a.seed)
@@ -191,7 +194,11 @@ def weak_split(run, train_videos, num_classes):
 # -----------------------------------------------------------------------------
 # Resume state: a plain dict, saved atomically after every epoch and after every link
 
-def resume_state(run, num_models):
+RESUME_KEYS = {"link", "epoch", "finished", "results", "pl_reports", "wall", "config", "distiller",
+               "optimizer", "pseudo"}  # see resume_state
+
+
+def resume_state(run, archs):
     """The resume state: a fresh one, or the one of the run folder's checkpoint (--resume).
 
     Its keys, the format of checkpoint.pt (a checkpoint of an earlier run resumes as long as
@@ -214,7 +221,7 @@ def resume_state(run, num_models):
                  config=asdict(a), distiller=None, optimizer=None, pseudo=None)
     if not a.resume:
         return state
-    state = torch.load(run.file("checkpoint.pt"), map_location="cpu", weights_only=False)
+    state = read_resume_state(run.file("checkpoint.pt"), archs)
     ignore = {"resume", "workers", "device", "log_every", "out"}  # a run folder may move
     diff = {k: (v, getattr(a, k)) for k, v in state["config"].items()
             if k not in ignore and getattr(a, k, None) != v}
@@ -222,8 +229,34 @@ def resume_state(run, num_models):
         sys.exit("error: --resume with a configuration that differs from the saved one "
                  "(saved, given): " + ", ".join(f"{k}: {v[0]!r} vs {v[1]!r}"
                                                 for k, v in diff.items()))
-    run.log("resume", f"resuming {a.out}: model {state['link'] + 1}/{num_models}, "
+    run.log("resume", f"resuming {a.out}: model {state['link'] + 1}/{len(archs)}, "
             f"after epoch {state['epoch']}")
+    return state
+
+
+def read_resume_state(path, archs):
+    """checkpoint.pt -> the resume state, read with weights_only=True: tensors and plain values
+    only, so that a run folder from elsewhere cannot run code when resumed. A damaged file, or
+    one that is not a resume state, stops the run with one line that names it and says what
+    still holds: the finished models model<j>_<arch>.pt (each written whole, by rename)."""
+    try:
+        state = read_torch_file(path)
+        if not isinstance(state, dict) or set(state) != RESUME_KEYS:
+            raise ValueError(f"{path} is not a resume state of train.py (keys "
+                             f"{sorted(state) if isinstance(state, dict) else type(state).__name__}"
+                             f", expected {sorted(RESUME_KEYS)})")
+    except ValueError as e:
+        folder = os.path.dirname(path)
+        done = []  # the finished models, cascade order, up to the first one missing
+        for j, arch in enumerate(archs):
+            if not os.path.isfile(os.path.join(folder, f"model{j}_{arch}.pt")):
+                break
+            done.append(os.path.join(folder, f"model{j}_{arch}.pt"))
+        keep = (f"its {len(done)} finished model(s) are intact: start a new run from them with "
+                f"--teacher-weights {','.join(done)} --split {os.path.join(folder, 'split.json')} "
+                "--out <a new folder>, or " if done else "")
+        sys.exit(f"error: {e}; cannot resume: {keep}delete {path} and run without --resume to "
+                 "start again")
     return state
 
 
@@ -537,6 +570,13 @@ def main(argv=None):
     roles = roles_of(archs)
     names = [f"{role} {arch}" for role, arch in zip(roles, archs)]  # for the log
     weights = [w for w in (a.teacher_weights or "").split(",") if w]
+    for arch, path in zip(archs, weights):  # every file loaded later, checked before any work
+        try:
+            check_pretrained(arch, K, path)
+        except ValueError as e:
+            sys.exit(f"error: --teacher-weights: {e}; pass weights of {arch} (torchvision's "
+                     f"Kinetics-400 .pth of its kind, or a run's model<j>_{arch}.pt), or change "
+                     "--cascade to the file's architecture")
     run.log("start", f"{a.dataset} fold {a.fold}: {N} training videos ({len(split['labelled'])} "
             f"labelled, {len(split['unlabelled'])} unlabelled, {len(split['noisy'])} noisy), "
             f"{len(test_videos)} test videos, {K} classes | method {a.method} | cascade "
@@ -547,7 +587,7 @@ def main(argv=None):
                 f"({sum(f.numel() for f in cache.values()) / 2 ** 20:.0f} MiB)", videos=len(cache))
 
     # ------------------------------------------------------------------ resume
-    state = resume_state(run, len(archs))
+    state = resume_state(run, archs)
     run.wall_before = state["wall"]  # seconds spent by the interrupted process(es) of this run
     finished = [restore(arch, K, sd, run.device) for arch, sd in zip(archs, state["finished"])]
 
@@ -577,7 +617,7 @@ def main(argv=None):
         finished.append(freeze(student))
         state["results"] = state["results"][:link] + [result]
         if run.main_proc:
-            torch.save(student.state_dict(), run.file(f"model{link}_{archs[link]}.pt"))
+            save_atomic(student.state_dict(), run.file(f"model{link}_{archs[link]}.pt"))
         save_checkpoint(run, state, link=link + 1, epoch=0, distiller=None, optimizer=None,
                         pseudo=None, finished=[m.state_dict() for m in finished])
 

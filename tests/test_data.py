@@ -826,6 +826,16 @@ def test_weak_split_rejects_bad_fractions_and_round_trips_json(tmp_path):
     assert data.load_split(path, videos) == split
     with pytest.raises(data.DatasetError):  # made for another list of videos
         data.load_split(path, videos[:-1])
+    # damaged or foreign files: DatasetError, one line naming the file (train.py prints it)
+    text = Path(path).read_text()
+    for bad, says in ((text[:len(text) // 2], "damaged or is not JSON"),
+                      ("[1, 2, 3]", "not a split file of train.py"),
+                      (json.dumps({**split, "given_labels": [3] * 15}), "class indices -1..2"),
+                      (json.dumps({**split, "labelled": [0]}), "matching 'labelled'")):
+        Path(path).write_text(bad)
+        with pytest.raises(data.DatasetError) as e:
+            data.load_split(path, videos, 3)
+        assert path in str(e.value) and says in str(e.value) and "\n" not in str(e.value)
 
 
 def test_train_clips_never_yield_true_labels_of_unlabelled_videos(index_videos):
@@ -1010,6 +1020,53 @@ def test_metadata_cache_is_reused_and_invalidated(tmp_path, monkeypatch):
     assert changed[0].num_frames == 17
     unchanged = [v for v in first[0] if not v.path.endswith("b_cls_clip_1.avi")]
     assert [v for v in third[0] if v is not changed[0]] == unchanged
+
+
+@pytest.mark.parametrize("damage", ["cut-short", "not-json", "a-list", "entry-no-table",
+                                    "entry-frames-wrong", "entry-keys-out-of-range",
+                                    "newer-version"])
+def test_damaged_metadata_cache_is_rebuilt_with_a_warning(damage, tmp_path):
+    """skd_metadata.json cut short, not JSON, of another shape, or with entries that are not
+    whole or not consistent: never trusted. Every affected video is probed again, the result
+    equals a first scan, a warning names the file (a mere version change is silent), and the
+    cache on disk is whole again."""
+    root = make_small(tmp_path / "hmdb")
+    path = root / data.METADATA_FILE
+    first = data.load_dataset("hmdb51", str(root), 1, workers=2)
+    text = path.read_text()
+    cache = json.loads(text)
+    key = next(iter(cache))
+    if damage == "cut-short":
+        path.write_text(text[:len(text) // 2])
+    elif damage == "not-json":
+        path.write_bytes(b"\x00\x01 binary")
+    elif damage == "a-list":
+        path.write_text(json.dumps(list(cache)))
+    elif damage == "entry-no-table":
+        del cache[key]["table"]
+        path.write_text(json.dumps(cache))
+    elif damage == "entry-frames-wrong":
+        cache[key]["num_frames"] += 5  # the table says otherwise
+        path.write_text(json.dumps(cache))
+    elif damage == "entry-keys-out-of-range":
+        cache[key]["table"]["keys"] = [0, 999]
+        path.write_text(json.dumps(cache))
+    else:  # written by a newer probe: probed again, silently
+        cache[key]["probe"] = data.PROBE_VERSION + 1
+        path.write_text(json.dumps(cache))
+    probed, real_probe = [], video.probe_video
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(video, "probe_video", lambda p: probed.append(p) or real_probe(p))
+        again, warned = caught(data.load_dataset, "hmdb51", str(root), 1, workers=2)
+    assert again == first
+    whole_file = damage in ("cut-short", "not-json", "a-list")
+    assert len(probed) == (6 if whole_file else 1)  # only what was damaged is probed again
+    if damage == "newer-version":
+        assert warned == []
+    else:
+        assert len(warned) == 1 and str(path) in warned[0] and "rebuilt" in warned[0], warned
+    assert json.loads(path.read_text()) == json.loads(text)  # whole again
+    assert caught(data.load_dataset, "hmdb51", str(root), 1, workers=2) == (first, [])
 
 
 # ------------------------------------------------------------------------------------- generator

@@ -308,7 +308,7 @@ def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(tiny_set, skd
     p = subprocess.run(cmd, cwd=REPO, env=env1(), capture_output=True, text=True, timeout=600)
     assert p.returncode == -signal.SIGKILL, p.stdout + p.stderr
     assert not (out / "summary.json").exists()
-    state = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=False)
+    state = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=True)  # as --resume
     assert (state["link"], state["epoch"]) == (1, 1)  # mid-cascade, one epoch into link 1
     trained = [(m["link"], m["epoch"]) for m in train_lines(out)]
     assert trained[-1] == (1, 2) and len(trained) == kill_at - 1  # one line per step (log-every 0)
@@ -368,13 +368,18 @@ def test_torchrun_two_cpu_processes_write_one_summary(tiny_set, teacher_file, tm
 
 
 # ------------------------------------------------------------------------------- bad arguments
-def fails(root, out, *extra):
-    """Run and expect an exit with a message; returns the message."""
+def fails(root, out, *extra, ok_files=()):
+    """Run and expect an exit with a message before any training; returns the message. The
+    run folder gains no checkpoint or model (`ok_files`: those the test put there itself)."""
+    before = {f: (Path(out) / f).read_bytes() for f in ok_files}
     with pytest.raises(SystemExit) as e:
         run(root, out, *extra)
     msg = str(e.value.code)
     assert e.value.code not in (0, None) and msg.startswith("error: "), msg
-    assert not (Path(out) / "checkpoint.pt").exists() and not list(Path(out).glob("model*.pt"))
+    assert {f: (Path(out) / f).read_bytes() for f in ok_files} == before  # left as they were
+    if "checkpoint.pt" not in ok_files:
+        assert not (Path(out) / "checkpoint.pt").exists()
+    assert not list(Path(out).glob("model*.pt"))
     return msg
 
 
@@ -471,7 +476,7 @@ def test_nan_loss_stops_with_term_and_step_and_the_checkpoint_resumes(tiny_set, 
     assert len(calls) == 3  # stopped at the first bad step
     assert not (out / "summary.json").exists()
     # the checkpoint of epoch 1 is intact: it loads, holds finite weights, and resumes
-    state = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=False)
+    state = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=True)  # as --resume
     assert (state["link"], state["epoch"]) == (1, 1)
     assert all(torch.isfinite(v).all() for v in state["distiller"].values()
                if v.is_floating_point())
@@ -488,6 +493,139 @@ def test_nan_stop_under_amp_names_autocast_first():
     assert "\n" not in msg and "run/checkpoint.pt" in msg
     assert "--amp" in msg and "autocast" in msg and "without --amp" in msg
     assert msg.index("autocast") < msg.index("lower --lr")  # autocast first, the lr second
+
+
+# ------------------------------------------------------------------------------- damaged files
+# Every file a user hands to train.py, damaged or of the wrong kind, stops it with one `error:`
+# line that names the file, what is wrong and what to do, before any training work.
+
+class Payload:
+    """Unpickling this creates the file `path`: a stand-in for code hidden in a checkpoint."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return open, (self.path, "w")
+
+
+def copy_run(src, dst, names=("checkpoint.pt", "split.json")):
+    dst.mkdir()
+    for name in names:
+        shutil.copy(src / name, dst / name)
+    return dst
+
+
+def test_truncated_checkpoint_names_the_file_and_the_finished_models(tiny_set, skd_run, tmp_path):
+    """A checkpoint.pt cut short (a full disk, a partial copy), killed after link 0: --resume says
+    which file is damaged and how to go on from the finished teacher; that advice works."""
+    out = copy_run(skd_run, tmp_path / "run", ("split.json", f"model0_{ARCH}.pt"))
+    whole = (skd_run / "checkpoint.pt").read_bytes()
+    (out / "checkpoint.pt").write_bytes(whole[:len(whole) // 2])
+    p = subprocess.run([sys.executable, "train.py", *argv(tiny_set, out, *SKD, "--resume")],
+                       cwd=REPO, env=env1(), capture_output=True, text=True, timeout=300)
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    msg = p.stderr.strip()
+    assert msg.splitlines() == [msg] and msg.startswith("error: "), p.stderr
+    assert f"{out / 'checkpoint.pt'} is damaged" in msg and "cannot resume" in msg
+    # the advice: a new run from the finished teacher, with the same split
+    advice = re.search(r"--teacher-weights (\S+) --split (\S+) --out", msg)
+    assert advice and advice[1] == str(out / f"model0_{ARCH}.pt"), msg
+    assert advice[2] == str(out / "split.json")
+    new = run(tiny_set, tmp_path / "new", *SKD, "--teacher-weights", advice[1], "--split",
+              advice[2])
+    assert train_lines(new, 0) == []  # the teacher is loaded, not trained again
+    assert summary_of(new)["models"][0]["video_acc"] == summary_of(skd_run)["models"][0]["video_acc"]
+
+
+@pytest.mark.parametrize("content", ["other", "list", "keys"])
+def test_checkpoint_that_is_no_resume_state_is_refused(content, tiny_set, skd_run, tmp_path):
+    out = copy_run(skd_run, tmp_path / "run", ("split.json",))
+    state = torch.load(skd_run / "checkpoint.pt", weights_only=True)
+    bad = {"other": {"weights": torch.zeros(2)}, "list": [1, 2],
+           "keys": {k: v for k, v in state.items() if k != "config"}}[content]
+    torch.save(bad, out / "checkpoint.pt")
+    msg = fails(tiny_set, out, *SKD, "--resume", ok_files=("checkpoint.pt",))
+    assert "\n" not in msg and str(out / "checkpoint.pt") in msg
+    assert "not a resume state of train.py" in msg and "run without --resume" in msg
+
+
+def test_checkpoint_with_a_pickled_object_is_refused_unrun(tiny_set, skd_run, tmp_path):
+    """--resume reads checkpoint.pt with weights_only=True: an object pickled into it is not
+    built (its code does not run) and the run stops naming the file."""
+    out = copy_run(skd_run, tmp_path / "run", ("split.json",))
+    marker = tmp_path / "code_ran"
+    state = torch.load(skd_run / "checkpoint.pt", weights_only=True)
+    torch.save({**state, "pseudo": Payload(marker)}, out / "checkpoint.pt")
+    msg = fails(tiny_set, out, *SKD, "--resume", ok_files=("checkpoint.pt",))
+    assert not marker.exists()  # the payload never ran
+    assert "\n" not in msg and str(out / "checkpoint.pt") in msg
+    assert "pickled Python object" in msg and "could run code" in msg
+
+
+@pytest.mark.parametrize("kind", ["text", "truncated", "pickled", "no-tensors", "other-arch"])
+def test_bad_teacher_weights_are_one_line_before_any_training(kind, tiny_set, teacher_file,
+                                                              tmp_path):
+    weights = tmp_path / "weights.pt"
+    whole = teacher_file.read_bytes()
+    if kind == "text":
+        weights.write_text("these are not weights\n")
+    elif kind == "truncated":
+        weights.write_bytes(whole[:len(whole) // 3])
+    elif kind == "pickled":
+        torch.save({"fc.weight": Payload(tmp_path / "code_ran")}, weights)
+    elif kind == "no-tensors":
+        torch.save({"epoch": 3, "lr": 0.1}, weights)
+    else:
+        torch.save(build_model("r3d10_w0.25", 3).state_dict(), weights)
+    # model 0 loaded fine, model 1 bad: the check comes before link 0 is even evaluated
+    msg = fails(tiny_set, tmp_path / "run", *SKD, "--teacher-weights", f"{teacher_file},{weights}")
+    assert "\n" not in msg and msg.startswith("error: --teacher-weights: ") and str(weights) in msg
+    assert "weights_only" not in msg  # torch's advice would point at the wrong fix
+    assert not (tmp_path / "code_ran").exists()
+    expected = {"text": "damaged or is not a file written by torch.save",
+                "truncated": "damaged or is not a file written by torch.save",
+                "pickled": "pickled Python object", "no-tensors": "holds no state_dict",
+                "other-arch": f"tensors do not fit {ARCH}"}[kind]
+    assert expected in msg and f"weights of {ARCH}" in msg, msg
+    assert not (tmp_path / "run" / "metrics.jsonl").exists()  # stopped before the run started
+
+
+def test_train_py_teacher_weights_of_another_architecture_has_no_traceback(tiny_set, tmp_path):
+    weights = tmp_path / "r3d10_w0.25.pt"
+    torch.save(build_model("r3d10_w0.25", 3).state_dict(), weights)
+    p = subprocess.run([sys.executable, "train.py", *argv(tiny_set, tmp_path / "run", "--method",
+                                                          "kd", "--cascade", CASCADE2,
+                                                          "--teacher-weights", weights)],
+                       cwd=REPO, env=env1(), capture_output=True, text=True, timeout=300)
+    msg = p.stderr.strip()
+    assert p.returncode == 1 and msg.splitlines() == [msg], p.stderr
+    assert msg.startswith(f"error: --teacher-weights: {weights}: ") and "do not fit" in msg
+
+
+@pytest.mark.parametrize("kind", ["missing", "cut-short", "not-a-split", "bad-labels",
+                                  "other-videos", "fewer-videos"])
+def test_bad_split_file_is_one_line(kind, tiny_set, skd_run, tmp_path):
+    split = tmp_path / "split.json"
+    text = (skd_run / "split.json").read_text()
+    good = json.loads(text)
+    if kind == "cut-short":
+        split.write_text(text[:len(text) // 2])
+    elif kind == "not-a-split":
+        split.write_text(json.dumps({"labels": [0, 1]}))
+    elif kind == "bad-labels":
+        split.write_text(json.dumps({**good, "given_labels": [7] * len(good["given_labels"])}))
+    elif kind == "other-videos":
+        split.write_text(json.dumps({**good, "videos": "0123456789abcdef"}))
+    elif kind == "fewer-videos":
+        split.write_text(json.dumps({**good, "given_labels": good["given_labels"][:-1]}))
+    msg = fails(tiny_set, tmp_path / "run", *SKD, "--split", split)
+    assert "\n" not in msg and str(split) in msg, msg
+    assert {"missing": "--split: no such file", "cut-short": "damaged or is not JSON",
+            "not-a-split": "not a split file of train.py", "bad-labels": "class indices -1..2",
+            "other-videos": "another list of training videos",
+            "fewer-videos": "another list of training videos"}[kind] in msg
+    assert not (tmp_path / "run" / "metrics.jsonl").exists()  # stopped before the run started
 
 
 # ------------------------------------------------------------------------------- the simulated teacher
