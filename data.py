@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import video
-from synthetic import MOTIONS, SYNTHETIC_DEFAULTS, ensure_synthetic, make_synthetic
+from synthetic import MOTIONS, SYNTHETIC_DEFAULTS, ensure_synthetic, make_synthetic, read_params
 
 # -----------------------------------------------------------------------------
 # Per-data-set defaults: the one place they live. train.py reads them for any flag left unset.
@@ -331,11 +331,11 @@ def load_dataset(name, root=None, fold=1, split_dir=None, workers=4):
         raise DatasetError(f"fold must be 1, 2 or 3, got {fold}")
     root = root or DATASETS[name]["root"]
     if name == "synthetic":
-        if not os.path.isfile(os.path.join(root, "synthetic.json")):  # any set made by us is read
-            try:
+        try:  # any set made by us is read, whatever its parameters; none there: the default
+            if read_params(root) is None:
                 ensure_synthetic(root)
-            except FileExistsError as e:
-                raise DatasetError(str(e)) from None
+        except FileExistsError as e:  # a file, a damaged synthetic.json, a folder of other things
+            raise DatasetError(str(e)) from None
         train, test, classes = list_hmdb51(root, fold, split_dir, name="synthetic")
     elif name == "hmdb51":
         train, test, classes = list_hmdb51(root, fold, split_dir)

@@ -187,22 +187,37 @@ def make_synthetic(out, classes=6, videos_per_class=140, frames=24, size=32, dif
     return params
 
 
+def read_params(root):
+    """The generator parameters of the simulated set in `root` (its synthetic.json), None when
+    there is none; FileExistsError when `root` is a file or synthetic.json is damaged."""
+    info = os.path.join(root, "synthetic.json")
+    if os.path.exists(root) and not os.path.isdir(root):
+        raise FileExistsError(f"{root} is a file, not a folder: pass a folder to --data-root")
+    if not os.path.isfile(info):
+        return None
+    try:
+        with open(info) as f:
+            return {"first_class": 0, **json.load(f)}  # sets written before first_class existed
+    except (OSError, ValueError, TypeError):
+        raise FileExistsError(f"{info} is damaged (not the JSON of its generator's parameters): "
+                              f"delete {root} to generate the set again, or pass another "
+                              "--data-root") from None
+
+
 def ensure_synthetic(root, **params):
     """Generate the simulated set into `root` on first use; afterwards reuse it. A folder made
     with other parameters is never overwritten: the error says how to proceed."""
     params = {**SYNTHETIC_DEFAULTS, **params}
-    info = os.path.join(root, "synthetic.json")
-    if os.path.isfile(info):
-        with open(info) as f:
-            found = {"first_class": 0, **json.load(f)}  # sets written before first_class existed
+    found = read_params(root)
+    if found is not None:
         if found != params:
             diff = {k: (found.get(k), v) for k, v in params.items() if found.get(k) != v}
             raise FileExistsError(f"{root} holds a simulated set made with other parameters "
-                               f"(found, wanted): {diff}; delete it or pass another --data-root")
+                                  f"(found, wanted): {diff}; delete it or pass another --data-root")
         return found
     if os.path.exists(root) and os.listdir(root):
         raise FileExistsError(f"{root} exists but holds no synthetic.json: it is not a simulated "
-                           "set made by data.py; choose another --data-root")
+                              "set made by data.py; choose another --data-root")
     if os.path.exists(root):
         os.rmdir(root)
     print(f"Generating the simulated data set into {root} (once; reused afterwards) ...")

@@ -36,7 +36,7 @@ from config import Args, parse_args, run_key
 from models import (build_model, check_pretrained, count_flops, count_params, cpu_latency,
                     load_pretrained, read_torch_file)
 from pseudolabel import format_report, predict_videos, refresh
-from synthetic import MOTIONS, ensure_synthetic
+from synthetic import MOTIONS, ensure_synthetic, read_params
 from video import cache_frames
 
 
@@ -134,10 +134,10 @@ def pretrained_teacher(a):
     fine-tunes it on D_L for --epochs with a new last layer. The run lives in
     runs/pretrain_<key>: its key (config.run_key) holds every setting and the code, so a change of
     either trains it again, and an interrupted pretraining resumes. -> path of the backbone."""
-    if not os.path.isfile(os.path.join(a.data_root, "synthetic.json")):
-        ensure_synthetic(a.data_root)  # as data.load_dataset would, a moment later
-    with open(os.path.join(a.data_root, "synthetic.json")) as f:
-        params = {"first_class": 0, **json.load(f)}
+    try:  # the set as data.load_dataset would read it (made now with the defaults if absent)
+        params = {"first_class": 0, **(read_params(a.data_root) or ensure_synthetic(a.data_root))}
+    except FileExistsError as e:
+        sys.exit(f"error: {e}")
     first, n = params["first_class"], params["classes"]
     other = first + n if first + 2 * n <= len(MOTIONS) else 0  # the next n motions, else the first
     if other < first + n and first < other + n:

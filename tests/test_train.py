@@ -628,6 +628,27 @@ def test_bad_split_file_is_one_line(kind, tiny_set, skd_run, tmp_path):
     assert not (tmp_path / "run" / "metrics.jsonl").exists()  # stopped before the run started
 
 
+@pytest.mark.parametrize("kind", ["root-is-a-file", "damaged-synthetic-json"])
+def test_bad_simulated_set_root_is_one_line(kind, tmp_path):
+    root = tmp_path / "sim"
+    if kind == "root-is-a-file":
+        root.write_text("not a folder")
+        says = "is a file, not a folder"
+    else:
+        root.mkdir()
+        (root / "synthetic.json").write_text('{"classes": 3, "vid')  # cut short
+        says = "synthetic.json is damaged"
+    flags = [a for a in TINY if a not in ("--dataset", "hmdb51", "--data-root")]
+    for pretrain in ("0", "1"):  # read by the teacher's pretraining, or by the data loading
+        with pytest.raises(SystemExit) as e:
+            train.main(flags + ["--dataset", "synthetic", "--data-root", str(root), "--method",
+                                "kd", "--cascade", CASCADE2, "--pretrain-epochs", pretrain,
+                                "--out", str(tmp_path / f"run{pretrain}")])
+        msg = str(e.value.code)
+        assert msg.startswith("error: ") and "\n" not in msg and str(root) in msg, msg
+        assert says in msg and "--data-root" in msg, msg
+
+
 # ------------------------------------------------------------------------------- the simulated teacher
 def test_simulated_teacher_is_pretrained_once_on_the_other_motions(tmp_path, monkeypatch):
     """Sec. 9: with --dataset synthetic and no --teacher-weights, the teacher starts from a model
