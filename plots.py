@@ -177,7 +177,7 @@ def curve_series(events):
 
 # -- drawing (matplotlib) --------------------------------------------------------------------
 class NoMatplotlib(RuntimeError):
-    pass
+    """matplotlib is not installed: the commands say so in one line, grid.py goes on without."""
 
 
 def pyplot():
@@ -374,6 +374,7 @@ def draw_results(folder):
 def draw_curves(c, path):
     """curves.png of one run: loss terms, learning rate, test accuracy, pseudo-labels."""
     plt = pyplot()
+    from matplotlib.ticker import FormatStrFormatter
     fig = plt.figure(figsize=(9, 10))
     grid = fig.add_gridspec(4, 1, height_ratios=[3, 1.2, 2, 1.8], hspace=0.35)
     ax_loss = fig.add_subplot(grid[0])
@@ -381,6 +382,8 @@ def draw_curves(c, path):
     for term, (x, y) in c["losses"].items():
         ax_loss.plot(x, y, ".-", ms=3, lw=0.8, label=term, color="k" if term == "loss" else None)
     ax_loss.set(yscale="log", ylabel="loss term (log scale)")
+    for axis in (ax_loss.yaxis.set_major_formatter, ax_loss.yaxis.set_minor_formatter):
+        axis(FormatStrFormatter("%g"))  # 0.5, 2 rather than 5 x 10^-1, 2 x 10^0
     ax_loss.legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax_lr.plot(*c["lr"], lw=1, color="C3")
     ax_lr.set(ylabel="learning rate")
@@ -390,7 +393,8 @@ def draw_curves(c, path):
                     label=f"{name}: clip")
     ax_acc.set(ylabel="test accuracy (fraction)", xlabel="training step, the cascade's links one "
                f"after another (1 step = a batch of {c['config']['batch_size']} clips)")
-    ax_acc.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    if c["evals"]:
+        ax_acc.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     for ax in (ax_loss, ax_lr, ax_acc):
         for link in c["links"]:
             ax.axvline(link["offset"], color="k", lw=1)
@@ -409,7 +413,10 @@ def draw_curves(c, path):
         ax_pl.bar_label(bars, fmt="%.2f", fontsize=7)
     ax_pl.set_xticks(x, [f"pseudo-labels before {p['name']}" for p in c["pseudo"]])
     ax_pl.set(ylim=(0, 1.15), ylabel="fraction")
-    ax_pl.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    if c["pseudo"]:
+        ax_pl.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    else:
+        ax_pl.text(0.5, 0.5, "no pseudo-labels in this run", ha="center", transform=ax_pl.transAxes)
     cfg = c["config"]
     fig.suptitle(f"{cfg['method']} on {cfg['dataset']}, {cfg['label_fraction']:.0%} labels, "
                  f"seed {cfg['seed']}: one run (n = 1); dotted: phase boundaries", y=0.93)
