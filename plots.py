@@ -1,13 +1,13 @@
-"""The report's figures and its summary table, drawn from results/*.json, and the training curves
-of one run, drawn from its metrics.jsonl.
+"""The report's figures and summary tables from results/*.json, and one run's training curves.
 
-    python plots.py summary    # SKD - best tuned baseline per regime and label fraction, 95% CI
+    python plots.py summary    # SKD - best tuned baseline, SKD - each ablation: 95% intervals
     python plots.py results    # results/{accuracy,paired,efficiency,throughput}.png
     python plots.py curves runs/synthetic_skd_p0.2_s0   # <run>/curves.png
 
-results/README.md shows every figure beside its table. The rule behind the summary table: a
-claim needs a 95% confidence interval over seeds that excludes zero, here the paired t-interval
-of the per-seed differences (same teacher, split and clips), mean +- t_{0.975,n-1} * sd / sqrt(n).
+results/README.md shows every figure beside its table; curves.png is drawn from a run's
+metrics.jsonl. The rule behind the summary tables: a claim needs a 95% confidence interval over
+seeds that excludes zero, here the paired t-interval of the per-seed differences (same teacher,
+split and clips), mean +- t_{0.975,n-1} * sd / sqrt(n).
 
 matplotlib draws the figures and is not a dependency of the project (pip install matplotlib):
 without it `summary` still works and the drawing commands stop with one `error:` line. The

@@ -130,3 +130,10 @@ def test_draws_every_figure(tmp_path):
     for p in written + [str(tmp_path / "curves.png")]:
         with open(p, "rb") as f:
             assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit) as e:
+        plots.main(["--help"])
+    assert e.value.code == 0
+    assert all(c in capsys.readouterr().out for c in ("summary", "results", "curves"))
