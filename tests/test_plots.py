@@ -135,5 +135,5 @@ def test_draws_every_figure(tmp_path):
 def test_help_lists_every_command(capsys):
     with pytest.raises(SystemExit) as e:
         plots.main(["--help"])
-    assert e.value.code == 0
-    assert all(c in capsys.readouterr().out for c in ("summary", "results", "curves"))
+    out = capsys.readouterr().out
+    assert e.value.code == 0 and all(c in out for c in ("summary", "results", "curves"))
