@@ -1,12 +1,22 @@
 """Shared by every test module: each test starts from the same random state, whatever ran before
-it, so that no result depends on the order or the subset of tests that pytest runs."""
+it, so that no result depends on the order or the subset of tests that pytest runs; and every
+test, and every process a test starts, computes on one CPU thread."""
 import contextlib
+import os
 import random
 import warnings
 
 import numpy as np
 import pytest
 import torch
+
+
+# One thread, in this process and (through OMP_NUM_THREADS) in every subprocess a test starts:
+# the tests' tiny convolutions run no faster on more, and on a busy machine far slower, since
+# OpenMP threads spin waiting for each other while the cores are taken; and a reduction then sums
+# in one order on every machine, whatever its number of cores.
+os.environ["OMP_NUM_THREADS"] = "1"
+torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)

@@ -26,14 +26,6 @@ from models import build_model
 K = 5  # classes
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny convolutions: one thread is faster, and far faster on a busy machine, than several
-    threads that wait for each other."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 CLIP = (2, 3, 4, 32, 32)  # (B, 3, T, H, W)
 
 

@@ -61,16 +61,6 @@ MODEL_KEYS = {"role", "arch", "clip_acc", "video_acc", "video_top5", "params", "
 ACCURACIES = ("clip_acc", "video_acc", "video_top5")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny convolutions: one thread is faster, and far faster on a busy machine, than several
-    threads that wait for each other. Subprocesses get the same through OMP_NUM_THREADS."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def env1():
     return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 
