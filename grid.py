@@ -8,7 +8,7 @@ tuned on a separate tuning set and a cache that reuses a finished run only for t
 
 METHOD.md Sec. 7 (the baselines) and Sec. 8 (clip and video accuracy). Results go to
 results/tuning.json, results/accuracy.json (every run with its key and every model's accuracy;
-regime b: tuning_b.json, accuracy_b.json) and the Markdown tables printed at the end; runs live
+regimes b and c: tuning_<regime>.json, accuracy_<regime>.json) and the Markdown tables printed at the end; runs live
 in results/runs/ (not kept in git). `accuracy` then redraws the report's figures (plots.py).
 """
 import argparse
@@ -156,7 +156,8 @@ def _tune_jobs(args):
 
 
 def _common(root, args):
-    flags = ["--data-root", root, "--workers", "0", "--log-every", "120"]  # clips: the defaults
+    flags = ["--data-root", root, "--workers", "0", "--log-every", "120"]
+    flags += REGIMES[args.regime]["train"]  # the regime's recipe (a, b: the simulated set's own)
     if args.max_steps_per_epoch:
         flags += ["--max-steps-per-epoch", str(args.max_steps_per_epoch)]
     return flags
@@ -213,10 +214,28 @@ def _group_star(job):
     return _group(*job)
 
 
-# Two regimes, made differently, so that no default is judged on one kind of data only:
+# Three regimes, made differently, so that no default is judged on one kind of data or one recipe:
 # (a) the target classes are the six translation / rotation motions and the teacher is pretrained
-# on the six others (grow, shrink, orbit, bounce, shake, pulse); (b) the roles are swapped.
-REGIMES = {"a": 0, "b": BENCH["classes"]}  # the first motion of the target classes
+# on the six others (grow, shrink, orbit, bounce, shake, pulse); (b) the roles are swapped. Both
+# train with train.py's defaults for --dataset synthetic (AdamW, 10 epochs, 4-frame clips, 28 px).
+# (c) the recipe users run on real data: `--dataset hmdb51`'s optimizer, learning rate, weight
+# decay, batch and epochs (SGD with Nesterov momentum, lr 0.01 for 32 clips, 5e-4, 30 epochs per
+# model, warm-up and cosine per phase), 8-frame clips with stride 2, on a set generated its own
+# way: harder (difficulty 0.3: more distractors and noise), longer videos (40 frames) at 40 px,
+# with a's motions as classes (the teacher's twin, as always, holds the six others). Evaluation:
+# 5 clips x 1 crop (HMDB51's 10 x 3, scaled down for the CPU).
+HMDB = data.DATASETS["hmdb51"]
+REGIMES = {
+    "a": dict(generator=dict(first_class=0), train=[], epochs=BENCH["epochs"]),
+    "b": dict(generator=dict(first_class=BENCH["classes"]), train=[], epochs=BENCH["epochs"]),
+    "c": dict(generator=dict(first_class=0, difficulty=0.3, frames=40, size=40),
+              train=["--optimizer", HMDB["optimizer"], "--lr", str(HMDB["lr"]),
+                     "--weight-decay", str(HMDB["weight_decay"]),
+                     "--batch-size", str(HMDB["batch_size"]), "--clip-len", "8",
+                     "--frame-stride", "2", "--resize", "40", "--crop-size", "32",
+                     "--eval-clips", "5", "--eval-crops", "1"],
+              epochs=HMDB["epochs"]),
+}
 
 
 def _prepare(args):
@@ -225,9 +244,10 @@ def _prepare(args):
     cached under its run key in runs/) -> (root, backbone weights)."""
     name = "synthetic_bench" + ("" if args.regime == "a" else f"_{args.regime}")
     root = os.path.join("data", f"{name}_v{args.videos_per_class}_s{args.set_seed}")
-    data.ensure_synthetic(root, classes=BENCH["classes"], seed=args.set_seed,
-                          difficulty=BENCH["difficulty"], videos_per_class=args.videos_per_class,
-                          first_class=REGIMES[args.regime])
+    data.ensure_synthetic(root, **{**dict(classes=BENCH["classes"], seed=args.set_seed,
+                                          difficulty=BENCH["difficulty"],
+                                          videos_per_class=args.videos_per_class),
+                                   **REGIMES[args.regime]["generator"]})
     a = parse_args(_common(root, args) + ["--pretrain-epochs", str(args.pretrain_epochs),
                                           "--out", os.devnull])
     return root, train.pretrained_teacher(a)
@@ -393,15 +413,17 @@ def main(argv=None):
     sub = p.add_subparsers(dest="grid", required=True)
     grid = argparse.ArgumentParser(add_help=False)  # shared by `accuracy` and `tune`
     grid.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
-    grid.add_argument("--epochs", type=int, default=BENCH["epochs"], help="per student/assistant")
-    grid.add_argument("--teacher-epochs", type=int, default=BENCH["teacher_epochs"],
-                      help="fine-tuning of the pretrained teacher on D_L")
+    grid.add_argument("--epochs", type=int, help="per student/assistant (default: the regime's, "
+                                                  "10 in a and b, 30 in c)")
+    grid.add_argument("--teacher-epochs", type=int,
+                      help="fine-tuning of the pretrained teacher on D_L (default: --epochs)")
     grid.add_argument("--pretrain-epochs", type=int, default=BENCH["pretrain_epochs"])
     grid.add_argument("--max-steps-per-epoch", type=int, default=None)
     grid.add_argument("--jobs", type=int, default=2, help="(fraction, seed) groups in parallel")
     grid.add_argument("--videos-per-class", type=int, default=BENCH["videos_per_class"])
     grid.add_argument("--regime", default="a", choices=sorted(REGIMES),
-                      help="a: translation / rotation classes; b: the other six motions")
+                      help="a: translation / rotation classes; b: the other six motions; c: the "
+                           "real data sets' recipe (SGD, 30 epochs, 8-frame clips) on a harder set")
     grid.add_argument("--quick", action="store_true",
                       help="one seed, 20%% labels, 2 epochs of 10 steps per model: a smoke test")
     a = sub.add_parser("accuracy", parents=[grid],
@@ -419,6 +441,10 @@ def main(argv=None):
     t.add_argument("--seeds", type=int, default=2)
     t.add_argument("--set-seed", type=int, default=1, help="the tuning set: never the reported one")
     args = p.parse_args(argv)
+    if args.epochs is None:
+        args.epochs = REGIMES[args.regime]["epochs"]
+    if args.teacher_epochs is None:
+        args.teacher_epochs = args.epochs
     if args.quick:
         args.fractions, args.seeds, args.headline_seeds, args.max_steps_per_epoch = [0.2], 1, 1, 10
         args.epochs, args.teacher_epochs, args.pretrain_epochs = 2, 2, 2

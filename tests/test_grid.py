@@ -1,5 +1,6 @@
 """grid.py: the accuracy grid end to end on a tiny simulated set, and the run cache that decides
 when a finished run may be reused (the same settings, weight-file contents, data and code)."""
+import argparse
 import json
 import os
 import shutil
@@ -170,3 +171,24 @@ def test_jobs_add_a_tuned_row_only_where_tuning_moved_the_weight():
     assert grid._jobs(args, 0.1, tuned)[3] == ("at (tuned)", "tuned",
                                                ["--method", "at", "--at-weight", "10"])
     assert len(grid._jobs(args, 0.2, tuned)) == 4 + len(grid.ABLATIONS)
+
+
+def test_regime_c_trains_with_the_real_data_sets_recipe(tmp_path):
+    """Regime c: the flags of every run are --dataset hmdb51's optimisation (optimizer, lr,
+    weight decay, batch, epochs), 8-frame clips, on a set generated with its own settings;
+    regimes a and b keep the simulated set's own recipe."""
+    hmdb, synthetic_preset = data.DATASETS["hmdb51"], data.DATASETS["synthetic"]
+    for regime in "abc":
+        args = argparse.Namespace(regime=regime, max_steps_per_epoch=None)
+        a = config.parse_args(grid._common(str(tmp_path), args) + ["--out", os.devnull])
+        recipe = (a.optimizer, a.lr, a.weight_decay, a.batch_size)
+        if regime == "c":
+            assert recipe == (hmdb["optimizer"], hmdb["lr"], hmdb["weight_decay"],
+                              hmdb["batch_size"])
+            assert a.clip_len >= 8 and grid.REGIMES["c"]["epochs"] == hmdb["epochs"]
+            assert grid.REGIMES["c"]["generator"]["difficulty"] != grid.BENCH["difficulty"]
+        else:
+            assert recipe == (synthetic_preset["optimizer"], synthetic_preset["lr"],
+                              synthetic_preset["weight_decay"], synthetic_preset["batch_size"])
+            assert a.clip_len == synthetic_preset["clip_len"]
+            assert grid.REGIMES[regime]["epochs"] == synthetic_preset["epochs"]
