@@ -10,8 +10,11 @@ What it implements (see METHOD.md):
 
 A clip is a float tensor (3, T, H, W): T frames taken every `frame_stride` frames (decoded by
 video.py), normalised with the mean and std of torchvision's Kinetics-400 video models so that
-their weights can be used.
+their weights can be used. With `uint8=True` the data sets hand over the clip's uint8 pixels
+(3, T, H, W) instead, and `to_model_input` makes the same floats where the model runs: what
+train.py does, so that DataLoader workers spend less CPU per clip and move 4x fewer bytes.
 """
+import functools
 import multiprocessing as mp
 import warnings
 
@@ -31,10 +34,33 @@ _MEAN = torch.tensor(KINETICS_MEAN).view(3, 1, 1, 1)  # broadcasts on (3, T, S, 
 _STD = torch.tensor(KINETICS_STD).view(3, 1, 1, 1)
 
 
+# x_model = (x / 255 - mean_c) / std_c   for a pixel x in 0..255 of channel c (RGB)
+def to_model_input(x):
+    """uint8 clips (..., 3, T, S, S), on any device -> float32 model input, same shape.
+
+    The uint8 hand-over: train.py moves a batch of uint8 clips (the data sets with `uint8=True`)
+    to the device and calls this there, so the conversion runs on the GPU when there is one. It
+    does the float operations of _normalise, in the same order, so the clips are bit-identical to
+    the float clips of `uint8=False` (tests/test_data.py). 255 is divided as a tensor: CUDA turns
+    a division by a Python number into a multiplication by its reciprocal, off by one bit at times.
+    """
+    assert x.dtype == torch.uint8 and x.shape[-4] == 3, (x.dtype, tuple(x.shape))
+    levels, mean, std = _constants(x.device)
+    return (x.float().div_(levels) - mean) / std  # (..., 3, T, S, S) float32
+
+
+@functools.cache
+def _constants(device):
+    """255, mean and std on `device`, copied there once: a copy per batch would wait for it."""
+    return torch.tensor(255.0, device=device), _MEAN.to(device), _STD.to(device)
+
+
 # -----------------------------------------------------------------------------
-# Transforms, in torch only. Input: uint8 frames (T, H, W, 3). Output: float (3, T, S, S).
+# Transforms, in torch only. Input: uint8 frames (T, H, W, 3). Output: float (3, T, S, S), or
+# with `uint8` the uint8 pixels (3, T, S, S) that to_model_input turns into the same floats.
 # Frames usually arrive with the short side already at `resize` (video.read_frames scales them
-# while decoding); then the crop is cut from the uint8 frames and only its pixels become floats.
+# while decoding); then the crop and the flip are cut from the uint8 frames (both only move
+# pixels, so they commute with the conversion to floats) and only the crop's pixels are converted.
 
 def _resized(frames, resize):
     """uint8 (T, H, W, 3) -> (T, H', W', 3) with the short side at `resize`: the same uint8
@@ -57,19 +83,36 @@ def _normalise(x):
     return ((x - _MEAN) / _STD).contiguous()  # (3, T, S, S)
 
 
-def train_transform(frames, resize, crop, rng, flip=True):
-    """Resize the short side, random crop, random horizontal flip -> (3, T, crop, crop)."""
+def _handed_over(x, uint8):
+    """Crop (T, S, S, 3) -> (3, T, S, S): normalised floats, or with `uint8` its uint8 pixels.
+
+    Frames that _resized had to scale as floats (the decoder did not scale them: frames of
+    another size than the video's header says; train.py's data sets otherwise always ask the
+    decoder for the short side) are rounded to the nearest of the 256 levels: with `uint8` such
+    a clip differs from its float clip by up to half a level (0.5 / 255 before normalisation).
+    """
+    if not uint8:
+        return _normalise(x)
+    if x.dtype != torch.uint8:  # floats in [0, 1]: rounded, the one change of numbers
+        x = x.mul(255).round_().to(torch.uint8)
+    return x.permute(3, 0, 1, 2).contiguous()  # (3, T, S, S) uint8
+
+
+def train_transform(frames, resize, crop, rng, flip=True, uint8=False):
+    """Resize the short side, random crop, random horizontal flip -> (3, T, crop, crop), float
+    normalised, or uint8 for to_model_input with `uint8`."""
     x = _resized(frames, resize)  # (T, H', W', 3)
     H, W = x.shape[1:3]
     top, left = int(rng.integers(0, H - crop + 1)), int(rng.integers(0, W - crop + 1))
     x = x[:, top:top + crop, left:left + crop]  # (T, crop, crop, 3)
     if flip and rng.random() < 0.5:
-        x = x.flip(2)
-    return _normalise(x)
+        x = x.flip(2)  # along W
+    return _handed_over(x, uint8)  # (3, T, crop, crop)
 
 
-def eval_transform(frames, resize, crop, num_crops=1):
-    """Centre crop (num_crops=1) or 3 crops along the long side -> (num_crops, 3, T, crop, crop)."""
+def eval_transform(frames, resize, crop, num_crops=1, uint8=False):
+    """Centre crop (num_crops=1) or 3 crops along the long side -> (num_crops, 3, T, crop, crop),
+    float normalised, or uint8 for to_model_input with `uint8`."""
     assert num_crops in (1, 3), num_crops
     x = _resized(frames, resize)  # (T, H', W', 3)
     H, W = x.shape[1:3]
@@ -79,7 +122,7 @@ def eval_transform(frames, resize, crop, num_crops=1):
         offsets = [((H - crop) // 2, left) for left in (0, (W - crop) // 2, W - crop)]
     else:  # top, middle, bottom
         offsets = [(top, (W - crop) // 2) for top in (0, (H - crop) // 2, H - crop)]
-    return torch.stack([_normalise(x[:, t:t + crop, l:l + crop]) for t, l in offsets])
+    return torch.stack([_handed_over(x[:, t:t + crop, l:l + crop], uint8) for t, l in offsets])
 
 
 # -----------------------------------------------------------------------------
@@ -94,14 +137,15 @@ class TrainClips(Dataset):
     (seed, e, index), so a run gives the same clips whatever the number of workers, and a resumed
     run the same clips as an uninterrupted one. A video that fails to decode is replaced by the next
     one, with a warning, and counted in `self.failures` (shared across DataLoader workers).
+    With `uint8` the clip is uint8 (3, T, S, S), for to_model_input (see _handed_over).
     """
 
     def __init__(self, videos, given_labels, clip_len, frame_stride, resize, crop,
-                 flip=True, seed=0, cache=None):
+                 flip=True, seed=0, cache=None, uint8=False):
         assert len(videos) == len(given_labels)
         self.videos, self.given_labels, self.cache = videos, list(given_labels), cache
         self.clip_len, self.stride, self.resize, self.crop = clip_len, frame_stride, resize, crop
-        self.flip, self.seed, self.epoch = flip, seed, 0
+        self.flip, self.seed, self.epoch, self.uint8 = flip, seed, 0, uint8
         self.failures = mp.Value("i", 0)
 
     def set_epoch(self, epoch):
@@ -129,7 +173,7 @@ class TrainClips(Dataset):
                     self.failures.value += 1
                 warnings.warn(f"decoding failed, sample replaced: {v.path}: {e}", DataWarning)
                 continue
-            clip = train_transform(frames, self.resize, self.crop, rng, self.flip)
+            clip = train_transform(frames, self.resize, self.crop, rng, self.flip, self.uint8)
             label = self.given_labels[i]
             return clip, label, i, label >= 0
         raise DatasetError("no video of the training set could be decoded")
@@ -140,12 +184,13 @@ class EvalVideos(Dataset):
 
     V = num_clips x num_crops (x 2 with `flips`, used by the multi-view pseudo-labels of Sec. 5),
     plus one last view with `centre_view`: the centre clip, centre crop, of clip accuracy (Sec. 8).
-    The frames of all views are decoded in one pass over the video.
+    The frames of all views are decoded in one pass over the video. With `uint8` the views are
+    uint8, for to_model_input (see _handed_over).
     """
 
     def __init__(self, videos, clip_len, frame_stride, resize, crop, num_clips, num_crops=1,
-                 flips=False, centre_view=False, cache=None):
-        self.videos, self.cache = videos, cache
+                 flips=False, centre_view=False, cache=None, uint8=False):
+        self.videos, self.cache, self.uint8 = videos, cache, uint8
         self.clip_len, self.stride, self.resize, self.crop = clip_len, frame_stride, resize, crop
         self.num_clips, self.num_crops, self.flips = num_clips, num_crops, flips
         self.centre_view = centre_view
@@ -162,11 +207,12 @@ class EvalVideos(Dataset):
         frames = video.get_frames(v, [j for c in clips for j in c], self.cache,
                                   short_side=self.resize)  # (n*T, H', W', 3)
         frames = frames.view(len(clips), self.clip_len, *frames.shape[1:])  # (n, T, H, W, 3)
-        views = torch.cat([eval_transform(f, self.resize, self.crop, self.num_crops)
+        views = torch.cat([eval_transform(f, self.resize, self.crop, self.num_crops, self.uint8)
                            for f in frames[:self.num_clips]])  # (K*crops, 3, T, S, S)
         if self.flips:
             views = torch.cat([views, views.flip(-1)])  # (2*K*crops, 3, T, S, S)
         if self.centre_view:
-            centre = eval_transform(frames[-1], self.resize, self.crop, 1)  # (1, 3, T, S, S)
+            centre = eval_transform(frames[-1], self.resize, self.crop, 1,
+                                    self.uint8)  # (1, 3, T, S, S)
             views = torch.cat([views, centre])  # (V + 1, 3, T, S, S)
         return views, v.label, i

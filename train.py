@@ -294,7 +294,8 @@ def evaluate(model, videos, a, device, num_classes, rank, world, cache=None):
     eval_clips x eval_crops views, top-1 and top-5), per-class accuracy and confusion matrix."""
     model.eval()
     ds = clips.EvalVideos(videos, a.clip_len, a.frame_stride, a.resize, a.crop_size, a.eval_clips,
-                          a.eval_crops, centre_view=True, cache=cache)  # one pass, both accuracies
+                          a.eval_crops, centre_view=True, cache=cache,
+                          uint8=True)  # one pass, both accuracies
     V = a.eval_clips * a.eval_crops + 1  # views per video, the centre clip last
     loader = DataLoader(ds, batch_size=max(1, a.batch_size // V), num_workers=a.workers,
                         sampler=list(range(rank, len(videos), world)),
@@ -302,7 +303,8 @@ def evaluate(model, videos, a, device, num_classes, rank, world, cache=None):
     probs = torch.zeros(2, len(videos), num_classes)  # [clip, video] x (N, K), own rows only
     for x, _, idx in loader:
         B = x.shape[0]
-        x = x.flatten(0, 1).to(device, non_blocking=True)  # (B*V, 3, T, S, S)
+        x = x.flatten(0, 1).to(device, non_blocking=True)  # (B*V, 3, T, S, S) uint8
+        x = clips.to_model_input(x)  # float, normalised on the device
         with torch.autocast(device.type, torch.bfloat16, enabled=a.amp):
             logits = model(x)  # (B*V, K)
         p = F.softmax(logits.float(), 1).view(B, V, -1).cpu()  # (B, V, K)
@@ -359,9 +361,12 @@ def pseudo_labels(run, finished, train_videos, given, true_labels, num_classes, 
     (targets q (N, K), weights c (N,), keep (N,), labels (N,), report)."""
     a, N = run.a, len(train_videos)
     views = clips.EvalVideos(train_videos, a.clip_len, a.frame_stride, a.resize, a.crop_size,
-                             a.pl_clips, 1, flips=True, cache=cache)  # Sec. 5 step 1
+                             a.pl_clips, 1, flips=True, cache=cache, uint8=True)  # Sec. 5 step 1
     loader = DataLoader(views, batch_size=max(1, a.batch_size // (2 * a.pl_clips)),
-                        num_workers=a.workers, sampler=list(range(run.rank, N, run.world)))
+                        num_workers=a.workers, sampler=list(range(run.rank, N, run.world)),
+                        pin_memory=run.device.type == "cuda")
+    loader = ((clips.to_model_input(x.to(run.device, non_blocking=True)), y, i)
+              for x, y, i in loader)  # views (B, V, 3, T, S, S): uint8 -> float on the device
     probs = predict_videos(finished, loader, N, num_classes, run.device, a.amp)  # (N, K) own rows
     probs = all_sum(probs.to(run.device)).cpu()  # (N, K)
     return refresh(probs, given, true_labels, num_classes, a.pl_temperature, a.pl_threshold,
@@ -470,7 +475,8 @@ def train_link(run, link, student, teacher, pl, epochs, train_set, test_videos, 
             phase = phase_at(step, starts)
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, *phase_span(step, starts, total), a.lr)
-            x = x.to(device, non_blocking=True)  # (B, 3, T, S, S)
+            x = x.to(device, non_blocking=True)  # (B, 3, T, S, S) uint8
+            x = clips.to_model_input(x)  # float, normalised on the device
             if device.type == "cuda":
                 x = x.contiguous(memory_format=torch.channels_last_3d)
             batch = dict(labels=pl["labels"][idx], pl_targets=pl["targets"][idx],
@@ -565,7 +571,8 @@ def main(argv=None):
     given = torch.tensor(split["given_labels"])  # (N,) -1 = unlabelled; true labels stay in split
     true_labels = torch.tensor([v.label for v in train_videos])  # for reports only
     train_set = clips.TrainClips(train_videos, split["given_labels"], a.clip_len, a.frame_stride,
-                                 a.resize, a.crop_size, flip=True, seed=a.seed, cache=cache)
+                                 a.resize, a.crop_size, flip=True, seed=a.seed, cache=cache,
+                                 uint8=True)  # uint8 clips: clips.to_model_input on the device
     archs = cascade_models(a.method, a.cascade.split(","), a.no_cascade)
     roles = roles_of(archs)
     names = [f"{role} {arch}" for role, arch in zip(roles, archs)]  # for the log

@@ -1238,3 +1238,60 @@ def test_cli_prepare_writes_a_scaled_resumable_copy_and_names_broken_files(tmp_p
     # the copy may not go inside the originals
     r = run_data_py("--prepare", "hmdb51", "--root", root, "--out", root / "copy")
     assert r.returncode != 0 and "originals" in r.stderr and not (root / "copy").exists()
+
+
+# ------------------------------------------------------------------------------- uint8 hand-over
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_uint8_hand_over_then_to_model_input_is_bit_identical_to_the_float_clips(device):
+    """Workers hand over uint8 clips and clips.to_model_input makes the model input where the
+    model runs: bit for bit (torch.equal) the float clips of the float transforms, for training
+    clips (the same rng: the same crops and flips) and for evaluation views (1 and 3 crops)."""
+    frames = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (4, 40, 56, 3), np.uint8))
+    to_input = lambda x: clips.to_model_input(x.to(device)).cpu()  # noqa: E731
+    for seed in range(8):  # random crop positions, flipped or not
+        want = clips.train_transform(frames, 40, 32, np.random.default_rng(seed))
+        got = clips.train_transform(frames, 40, 32, np.random.default_rng(seed), uint8=True)
+        assert got.dtype == torch.uint8 and got.shape == (3, 4, 32, 32)
+        assert torch.equal(to_input(got), want)
+    for crops in (1, 3):
+        want = clips.eval_transform(frames, 40, 32, crops)
+        got = clips.eval_transform(frames, 40, 32, crops, uint8=True)
+        assert got.dtype == torch.uint8 and got.shape == (crops, 3, 4, 32, 32)
+        assert torch.equal(to_input(got), want)
+    # every one of the 256 levels in every channel, against _normalise's own formula
+    levels = torch.arange(256, dtype=torch.uint8).view(1, 16, 16, 1).expand(2, 16, 16, 3)
+    got = clips.eval_transform(levels, 16, 16, uint8=True)  # (1, 3, 2, 16, 16)
+    assert torch.equal(to_input(got), clips.eval_transform(levels, 16, 16))
+    mean, std = torch.tensor(MEAN).float(), torch.tensor(STD).float()
+    assert torch.equal(to_input(got)[0], (got[0].float() / 255 - mean) / std)
+
+
+def test_uint8_data_sets_give_the_float_clips_after_to_model_input(index_videos):
+    """TrainClips and EvalVideos with uint8=True, batched by a DataLoader as train.py does, then
+    to_model_input: the batches of uint8=False, bit for bit, with 4x fewer bytes handed over."""
+    videos = index_video_list(index_videos)
+    kwargs = dict(clip_len=4, frame_stride=3, resize=48, crop=40)
+    train = [clips.TrainClips(videos, [0, 1, 2], seed=7, uint8=u, **kwargs) for u in (False, True)]
+    for ds in train:
+        ds.set_epoch(3)
+    evals = [clips.EvalVideos(videos, num_clips=3, num_crops=3, flips=True, centre_view=True,
+                              uint8=u, **kwargs) for u in (False, True)]
+    for pair in (train, evals):  # (float data set, uint8 data set)
+        (want, *_), (got, *_) = (next(iter(DataLoader(ds, batch_size=3))) for ds in pair)
+        assert got.dtype == torch.uint8 and got.shape == want.shape  # (B, [V,] 3, T, S, S)
+        assert got.element_size() * 4 == want.element_size()
+        assert torch.equal(clips.to_model_input(got), want)
+
+
+def test_uint8_hand_over_of_frames_resized_as_floats_is_rounded_by_half_a_level_at_most():
+    """Frames whose short side is not `resize` are scaled as floats (clips._resized); the uint8
+    hand-over rounds them to the nearest level: at most 0.5 / 255 from the float clip, before
+    normalisation (the one case where the uint8 hand-over changes numbers)."""
+    frames = torch.from_numpy(np.random.default_rng(1).integers(0, 256, (3, 50, 70, 3), np.uint8))
+    want = clips.eval_transform(frames, 36, 32, 3)  # 50 -> 36: a float resize
+    got = clips.to_model_input(clips.eval_transform(frames, 36, 32, 3, uint8=True))
+    error = (got - want).double().abs() * torch.tensor(STD)  # back to [0, 1] units
+    assert 0 < error.max() <= 0.5 / 255 + 1e-6
