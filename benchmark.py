@@ -1,6 +1,7 @@
 """Benchmarks whose figures go into the README. Speed is measured here, never in the tests.
 
-    python benchmark.py data    # clips per core: video.py, its alternatives, the prepared copy
+    python benchmark.py data    # clips per core: video.py, its alternatives, the prepared copy,
+                                # the float and the uint8 hand-over
     python benchmark.py speed   # cost of a training step of each method; efficiency of each model
     python benchmark.py frames  # the simulated set's own check: one frame must not be enough
     python benchmark.py throughput --amp  # on a GPU: is training data-bound?
@@ -87,18 +88,22 @@ def bench_data(args):
     """Clips per CPU-second of one training item (decode + scale + crop + normalise) with one
     decoder and one torch thread, i.e. per core as in a DataLoader worker: HMDB51's configuration
     (16 frames, stride 2, short side 128, crop 112) on UCF-like AVI and MP4, and on the prepared
-    copy (python data.py --prepare), against the ways this could be done instead."""
+    copy (python data.py --prepare), against the ways this could be done instead. The worker
+    hands over a normalised float clip ("video.py") or, as train.py does, the uint8 clip ("video.py,
+    uint8 hand-over"), whose conversion to floats (clips.to_model_input) then runs where the model
+    runs and is not counted here."""
     torch.set_num_threads(1)
     h = data.DATASETS["hmdb51"]
     T, stride, resize, crop = h["clip_len"], h["frame_stride"], h["resize"], h["crop"]
     rng = np.random.default_rng(0)
 
-    def item(videos, read):
+    def item(videos, read, uint8=False):
         def load():
             v = videos[int(rng.integers(len(videos)))]
             start = int(rng.integers(0, max(v.num_frames - (T - 1) * stride - 1, 0) + 1))
             frames = read(v, clip_indices(v.num_frames, T, stride, start))
-            return clips.train_transform(frames, resize, crop, rng)  # (3, T, crop, crop)
+            return clips.train_transform(frames, resize, crop, rng,
+                                         uint8=uint8)  # (3, T, crop, crop) float or uint8
         return load
 
     def decode(videos):  # a fixed 16x2 clip of a random video, decoded and scaled only
@@ -121,7 +126,8 @@ def bench_data(args):
                                    for p in paths["avi"]])
         loaders = {}
         for name, videos in sets.items():
-            loaders[f"{name}: video.py"] = item(videos, ours)
+            loaders[f"{name}: video.py"] = item(videos, ours)  # float hand-over
+            loaders[f"{name}: video.py, uint8 hand-over"] = item(videos, ours, uint8=True)
             if name != "prepared":
                 loaders[f"{name}: video.py, resize as floats"] = item(videos, float_resize)
                 loaders[f"{name}: decode all + slice"] = item(videos, whole)
@@ -140,9 +146,13 @@ def bench_data(args):
     print(f"\nThe prepared copy: {gain:.1f}x the clips per CPU-second of the AVI originals; "
           f"{disk['prepared'] / disk['avi']:.2f}x their disk size; preparing costs "
           f"{prep_cpu:.2f} CPU-s per video ({report['prepared']} prepared)")
+    uint8_gain = {n: figures[f"{n}: video.py, uint8 hand-over"][0] / figures[f"{n}: video.py"][0]
+                  for n in sets}  # new / old clips per CPU-second, same videos, same rounds
+    print("The uint8 hand-over: " + ", ".join(f"{g:.2f}x ({n})" for n, g in uint8_gain.items())
+          + " the clips per CPU-second of the float hand-over, and 4x fewer bytes per clip")
     save_result("data", dict(rows=rows, prepared_gain=gain, prepared_cpu_s_per_video=prep_cpu,
-                             bytes_per_video=disk, rounds=args.rounds, clips=args.clips,
-                             videos=args.videos))
+                             uint8_gain=uint8_gain, bytes_per_video=disk, rounds=args.rounds,
+                             clips=args.clips, videos=args.videos))
 
 
 # -----------------------------------------------------------------------------
@@ -221,8 +231,10 @@ def bench_throughput(args):
       loader  the DataLoader of train.py (clips.TrainClips, --workers processes), UCF-like videos
               (AVI originals, and their copy prepared by python data.py --prepare);
       step    SKD's last-phase training step (teacher forward, student forward and backward, SGD)
-              on a batch already on the device;
+              on a batch in host memory (copied to the device as part of the step);
       both    the loader feeding the step, as train.py runs it.
+    Each for the float hand-over (workers normalise) and for the uint8 hand-over of train.py
+    (workers hand over uint8 clips; clips.to_model_input runs in the step, on the device).
     On CUDA the models are the HMDB51 cascade's teacher and student; on a CPU the simulated
     cascade's small ones (and the figures say little about a GPU run)."""
     cuda = torch.cuda.is_available() and args.device != "cpu"
@@ -242,8 +254,10 @@ def bench_throughput(args):
                   pl_weights=torch.zeros(B), pl_keep=torch.zeros(B, dtype=torch.bool))
     labels = {k: v.to(device) for k, v in labels.items()}
 
-    def step(x):  # one training step on clips x (B, 3, T, S, S)
+    def step(x):  # one training step on clips x (B, 3, T, S, S), float or uint8
         x = x.to(device, non_blocking=True)
+        if x.dtype == torch.uint8:  # the uint8 hand-over: the model input is made on the device
+            x = clips.to_model_input(x)
         if cuda:
             x = x.contiguous(memory_format=torch.channels_last_3d)
         with torch.autocast(device.type, torch.bfloat16, enabled=args.amp):
@@ -265,15 +279,19 @@ def bench_throughput(args):
             torch.cuda.synchronize()
         return args.steps * B / (time.perf_counter() - t0)
 
-    def loader(videos):
-        ds = clips.TrainClips(videos, [0] * len(videos), T, stride, resize, crop)
+    def loader(videos, uint8):
+        ds = clips.TrainClips(videos, [0] * len(videos), T, stride, resize, crop, uint8=uint8)
         order = torch.utils.data.RandomSampler(ds, replacement=True,
                                                num_samples=(args.warmup + args.steps + 1) * B)
         return (x for x, *_ in torch.utils.data.DataLoader(
             ds, batch_size=B, sampler=order, num_workers=args.workers, pin_memory=cuda))
 
     fixed = torch.randn(B, 3, T, crop, crop)  # (B, 3, T, S, S)
-    rows = [dict(what="step", clips_per_s=timed((fixed for _ in iter(int, 1)), step))]
+    fixed8 = torch.randint(0, 256, (B, 3, T, crop, crop), dtype=torch.uint8)  # (B, 3, T, S, S)
+    rows = [dict(what="step", clips_per_s=timed((fixed for _ in iter(int, 1)), step)),
+            dict(what="step, uint8 input", clips_per_s=timed((fixed8 for _ in iter(int, 1)),
+                                                               step))]
+    handovers = {"": False, ", uint8 hand-over": True}  # row name suffix: uint8
     with tempfile.TemporaryDirectory() as tmp:
         paths = ucf_like_videos(tmp, args.videos, frames=args.frames)["avi"]
         prepare_tree(os.path.join(tmp, "avi"), os.path.join(tmp, "prepared"), resize,
@@ -281,20 +299,25 @@ def bench_throughput(args):
         kinds = {"AVI originals": probed(paths), "prepared copy": probed(
             [os.path.join(tmp, "prepared", os.path.basename(p)) for p in paths])}
         for kind, videos in kinds.items():
-            rows.append(dict(what=f"loader, {kind}", clips_per_s=timed(loader(videos),
-                                                                        lambda x: None)))
-            rows.append(dict(what=f"both, {kind}", clips_per_s=timed(loader(videos), step)))
+            for suffix, uint8 in handovers.items():
+                rows.append(dict(what=f"loader, {kind}{suffix}",
+                                 clips_per_s=timed(loader(videos, uint8), lambda x: None)))
+                rows.append(dict(what=f"both, {kind}{suffix}",
+                                 clips_per_s=timed(loader(videos, uint8), step)))
     name = torch.cuda.get_device_name() if cuda else f"CPU ({cpu_name()})"
     print(f"\n{name}; {cascade[0]} -> {cascade[-1]}, batch {B} x {T}x{crop}x{crop}"
           f"{', bf16 autocast' if args.amp else ''}; {args.workers} loader workers; "
           f"{args.steps} batches after {args.warmup}\n| | clips / s |\n|---|---|")
     for r in rows:
         print(f"| {r['what']} | {r['clips_per_s']:.1f} |")
+    speed = {r["what"]: r["clips_per_s"] for r in rows}
     for kind in kinds:
-        load = next(r for r in rows if r["what"] == f"loader, {kind}")["clips_per_s"]
-        verdict = "data-bound" if load < rows[0]["clips_per_s"] else "compute-bound"
-        print(f"{kind}: {verdict} (the loader gives {load / rows[0]['clips_per_s']:.2f}x the "
-              "clips the step takes)")
+        for suffix, uint8 in handovers.items():
+            load = speed[f"loader, {kind}{suffix}"]
+            take = speed["step, uint8 input" if uint8 else "step"]  # the step it feeds
+            verdict = "data-bound" if load < take else "compute-bound"
+            print(f"{kind}{suffix}: {verdict} (the loader gives {load / take:.2f}x the clips the "
+                  "step takes)")
     save_result("throughput", dict(rows=rows, device=name, cascade=cascade, batch=B, clip_len=T,
                                    crop=crop, workers=args.workers, amp=args.amp))
 

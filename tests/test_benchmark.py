@@ -34,18 +34,19 @@ def run_benchmark(tmp_path, *args):
     return out.stdout
 
 
-def test_throughput_benchmark_reports_loader_step_and_both_on_the_cpu(tmp_path):
+def test_throughput_benchmark_reports_loader_step_and_both_for_each_hand_over_on_the_cpu(tmp_path):
     out = run_benchmark(tmp_path, "throughput", "--workers", "1", "--batch", "2", "--steps", "2",
                         "--warmup", "1", "--clip-len", "4", "--resize", "36", "--crop", "32",
                         "--videos", "2", "--frames", "30", "--device", "cpu")
     with open(tmp_path / "results" / "throughput.json") as f:
         result = json.load(f)
     names = [r["what"] for r in result["rows"]]
-    assert names == ["step", "loader, AVI originals", "both, AVI originals",
-                     "loader, prepared copy", "both, prepared copy"]
+    loaders = [f"{what}, {kind}{handover}" for kind in ("AVI originals", "prepared copy")
+               for handover in ("", ", uint8 hand-over") for what in ("loader", "both")]
+    assert names == ["step", "step, uint8 input"] + loaders
     assert all(r["clips_per_s"] > 0 for r in result["rows"])
     assert result["device"].startswith("CPU") and not result["amp"]
-    assert out.count("-bound (the loader gives") == 2  # the verdict for each kind of video
+    assert out.count("-bound (the loader gives") == 4  # a verdict per kind of video, hand-over
 
 
 def test_data_benchmark_times_every_loader(tmp_path):
@@ -58,5 +59,9 @@ def test_data_benchmark_times_every_loader(tmp_path):
         assert {f"{kind}: video.py", f"{kind}: decode all + slice",
                 f"{kind}: decode only"} <= loaders
     assert {"prepared: video.py", "prepared: decode only"} <= loaders
+    # the float hand-over of before ("video.py") beside the uint8 one, on every kind of video
+    assert {f"{kind}: video.py, uint8 hand-over" for kind in ("avi", "mp4", "prepared")} <= loaders
     assert all(r["clips_per_cpu_s"] > 0 and r["clips_per_wall_s"] > 0 for r in result["rows"])
     assert result["prepared_gain"] > 0 and result["prepared_cpu_s_per_video"] > 0
+    assert set(result["uint8_gain"]) == {"avi", "mp4", "prepared"}
+    assert all(g > 0 for g in result["uint8_gain"].values())
