@@ -263,7 +263,9 @@ def fig_efficiency(plt, result, tuning, path):
     """Video accuracy against GFLOPs per clip: the cascade's models at each label fraction, and
     SKD's candidate students on the tuning set."""
     fractions = sorted({r["fraction"] for r in result["rows"]})
-    fig, axes = plt.subplots(1, len(fractions) + bool(tuning), figsize=(12, 3.9), sharey=True)
+    fig, axes = plt.subplots(1, len(fractions) + bool(tuning), figsize=(12, 3.9), sharey=True,
+                             squeeze=False)
+    axes = axes[0]  # one row; a list even when there is one panel (one fraction, no tuning)
     stats, gflops = per_method(result), {r["name"]: r["gflops"] for r in result["rows"]}
     best = {float(f): p["best"] for f, p in result["paired"].items() if p}
     handles = {}
