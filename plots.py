@@ -376,7 +376,7 @@ def draw_results(folder):
 def draw_curves(c, path):
     """curves.png of one run: loss terms, learning rate, test accuracy, pseudo-labels."""
     plt = pyplot()
-    from matplotlib.ticker import FormatStrFormatter
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
     fig = plt.figure(figsize=(9, 10))
     grid = fig.add_gridspec(4, 1, height_ratios=[3, 1.2, 2, 1.8], hspace=0.35)
     ax_loss = fig.add_subplot(grid[0])
@@ -384,8 +384,9 @@ def draw_curves(c, path):
     for term, (x, y) in c["losses"].items():
         ax_loss.plot(x, y, ".-", ms=3, lw=0.8, label=term, color="k" if term == "loss" else None)
     ax_loss.set(yscale="log", ylabel="loss term (log scale)")
-    for axis in (ax_loss.yaxis.set_major_formatter, ax_loss.yaxis.set_minor_formatter):
-        axis(FormatStrFormatter("%g"))  # 0.5, 2 rather than 5 x 10^-1, 2 x 10^0
+    ax_loss.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))  # 0.1 0.2 0.5 1 2 5 10
+    ax_loss.yaxis.set_major_formatter(FormatStrFormatter("%g"))  # not 5 x 10^-1
+    ax_loss.yaxis.set_minor_formatter(NullFormatter())
     ax_loss.legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax_lr.plot(*c["lr"], lw=1, color="C3")
     ax_lr.set(ylabel="learning rate")
