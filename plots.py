@@ -48,7 +48,12 @@ def load(folder, name):
         return json.load(f)
 
 
-REGIMES = {"a": "accuracy", "b": "accuracy_b"}  # regime -> the file `python grid.py accuracy` wrote
+def regimes(folder):
+    """{regime: its results file's name}: grid.py writes regime a to accuracy.json and regime r
+    to accuracy_r.json."""
+    names = sorted(f[:-5] for f in os.listdir(folder) if f.startswith("accuracy")
+                   and f.endswith(".json")) if os.path.isdir(folder) else []
+    return {(n.split("_", 1) + ["a"])[1]: n for n in names}
 
 
 def paired(result, fraction, first, second):
@@ -66,7 +71,7 @@ def paired_rows(folder):
     """The summary table: per regime and label fraction, SKD against the best other student by
     mean (the one grid.py chose: FitNets with its tuned weight, wherever it was run)."""
     rows = []
-    for regime, name in REGIMES.items():
+    for regime, name in regimes(folder).items():
         result = load(folder, name) or {}
         for fraction, p in (result.get("paired") or {}).items():
             f = float(fraction)
@@ -80,7 +85,7 @@ def paired_rows(folder):
 def ablation_rows(folder):
     """SKD's defaults minus each ablation (same seeds, same assistant), per regime."""
     rows = []
-    for regime, name in REGIMES.items():
+    for regime, name in regimes(folder).items():
         result = load(folder, name)
         f = result and result["args"]["ablation_fraction"]
         for variant in dict.fromkeys(r["name"] for r in (result or {}).get("rows", [])
@@ -211,7 +216,9 @@ def _seeds_label(stats, names, fraction):
 def fig_accuracy(plt, results, path):
     """Student video accuracy against the label fraction, one line per method, 95% intervals."""
     fig, axes = plt.subplots(1, len(results), figsize=(9.5, 4.2), sharey=True, squeeze=False,
-                             gridspec_kw=dict(width_ratios=[3, 1.3][:len(results)]))
+                             gridspec_kw=dict(width_ratios=[max(1.3, len({r["fraction"] for r in
+                                                                          v["rows"]}))
+                                                            for v in results.values()]))
     handles = {}
     for ax, (regime, result) in zip(axes[0], results.items()):
         stats, names = per_method(result), shown_methods(result)
@@ -355,7 +362,7 @@ def fig_throughput(plt, data, gpu, speed, path):
 def draw_results(folder):
     """Every figure whose JSON is in `folder` -> the paths written."""
     plt, written = pyplot(), []
-    results = {k: v for k, v in ((k, load(folder, n)) for k, n in REGIMES.items()) if v}
+    results = {k: load(folder, n) for k, n in regimes(folder).items()}
     if results:
         written.append(fig_accuracy(plt, results, os.path.join(folder, "accuracy.png")))
     rows = paired_rows(folder)

@@ -38,7 +38,7 @@ def test_summary_table_matches_grid_and_the_per_seed_table():
     assert [(r["regime"], r["fraction"]) for r in rows] == [("a", 0.1), ("a", 0.2), ("a", 1.0),
                                                             ("b", 0.2)]
     for r in rows:
-        with open(os.path.join(RESULTS, plots.REGIMES[r["regime"]] + ".json")) as f:
+        with open(os.path.join(RESULTS, plots.regimes(RESULTS)[r["regime"]] + ".json")) as f:
             grid_paired = json.load(f)["paired"][f"{r['fraction']:g}"]
         diffs = np.array(grid_paired["diffs"])
         assert r["best"] == grid_paired["best"] and r["diffs"] == pytest.approx(diffs.tolist())
