@@ -433,8 +433,11 @@ def draw_curves(c, path):
     return _save(plt, fig, path)
 
 
+DPI = 110  # dots per inch of the PNGs: the report's figures are 800-1300 pixels wide
+
+
 def _save(plt, fig, path):
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
     plt.close(fig)
     return path
 
