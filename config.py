@@ -109,7 +109,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for f in fields(Args):
         name = "--" + f.name.replace("_", "-")
-        help = f.metadata["help"].replace("%", "%%")  # argparse formats help with %: "60%" -> "60%%"
+        help = f.metadata["help"].replace("%", "%%")  # argparse formats help with %
         if f.type is bool:
             p.add_argument(name, action="store_true", help=help)
         else:

@@ -9,7 +9,8 @@ tuned on a separate tuning set and a cache that reuses a finished run only for t
 METHOD.md Sec. 7 (the baselines) and Sec. 8 (clip and video accuracy). Results go to
 results/tuning.json, results/accuracy.json (every run with its key and every model's accuracy;
 regimes b and c: tuning_<regime>.json, accuracy_<regime>.json) and the Markdown tables printed
-at the end; runs live in results/runs/ (not kept in git). `accuracy` then redraws the report's figures (plots.py).
+at the end; runs live in results/runs/ (not kept in git). `accuracy` then redraws the report's
+figures (plots.py).
 """
 import argparse
 import contextlib

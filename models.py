@@ -297,7 +297,7 @@ def read_torch_file(path):
                              "could run code") from None
         raise ValueError(f"{path} is damaged or is not a file written by torch.save (cut "
                          "short, or another format)") from None
-    except Exception:  # cut short (the zip reader's RuntimeError), text (KeyError), empty (EOFError)
+    except Exception:  # cut short (zip reader's RuntimeError), text (KeyError), empty (EOFError)
         raise ValueError(f"{path} is damaged or is not a file written by torch.save (cut short, "
                          "or another format)") from None
 
