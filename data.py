@@ -295,9 +295,7 @@ def scan_videos(videos, root, workers=4):
             entry = dict(stamp=stamp(v.path), probe=PROBE_VERSION, **video.probe_video(v.path))
         except ValueError as e:
             return key, dict(stamp=stamp(v.path), probe=PROBE_VERSION, error=str(e)), None, fresh
-        return key, entry, Video(v.path, v.label, entry["num_frames"], entry["fps"],
-                                 entry["width"], entry["height"],
-                                 video.FrameTable.from_json(entry["table"])), fresh
+        return key, entry, _video_from_entry(v, entry), fresh  # a probe's entry is consistent
 
     with ThreadPoolExecutor(max(1, workers)) as pool:  # PyAV releases the GIL while demuxing
         results = list(pool.map(probe, videos))
