@@ -50,6 +50,22 @@ def cascade_models(method, archs, no_cascade=False):
 # -----------------------------------------------------------------------------
 # The schedule: pure functions of the step
 
+def link_phase_shares(epochs, phase_epochs=1.0, shares=None):
+    """Relative lengths of the S + 1 phases of a staged link of `epochs` epochs (Sec. 3).
+
+    Each feature-only phase lasts `phase_epochs` epochs, or 10% of the link where that is shorter,
+    and the last phase, with every loss, gets the rest: 1:1:1:1:6 up to 10 epochs (the shares
+    SKD was first tuned with, at 10 epochs), 1:1:1:1:26 at the real data sets' 30. The alignment of
+    a substage needs about the same number of steps whatever the budget, so a longer link gives
+    its extra epochs to the task. `shares` ("a,b,c,d,e", --phase-shares) overrides the rule with
+    fixed proportions, e.g. the earlier "1,1,1,1,6" at any budget."""
+    if shares:
+        return [float(x) for x in shares.split(",")]
+    if S * phase_epochs >= 0.4 * epochs:  # a feature phase would take over 10% of the link
+        return [1.0] * S + [6.0]
+    return [float(phase_epochs)] * S + [epochs - S * phase_epochs]
+
+
 def phase_starts(total_steps, shares=None, staged=True):
     """First step of each phase: S + 1 phases in proportion to `shares` (default equal), or a
     single phase starting at 0 when the schedule is not staged."""

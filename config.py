@@ -67,9 +67,11 @@ class Args:
     dkd_beta: float = arg(8.0, "DKD: weight of the non-target part, NCKD (Zhao et al.; alpha = 1)")
     dist_weight: float = arg(1.0, "DIST: beta = gamma, the inter- and intra-class weights (Huang "
                              "et al.)")
-    phase_shares: str = arg("1,1,1,1,6", "relative length of the S + 1 phases of a staged link (the "
-                            "last, with every loss, gets 60% of the steps: tuned on a held-out "
-                            "simulated set, see README)")
+    phase_epochs: float = arg(1.0, "epochs of each of the S feature-only phases of a staged link, "
+                              "at most 10% of the link each; the last phase gets the rest (Sec. 3)")
+    phase_shares: str = arg(None, "fixed relative lengths of the S + 1 phases instead, e.g. the "
+                            "earlier default 1,1,1,1,6 (60% of the steps in the last phase at any "
+                            "budget)")
     # -- ablations of SKD (Sec. 3-5); each switches one part off (or on)
     joint: bool = arg(False, "one phase with every loss from the first step (no staged schedule)")
     freeze_earlier: bool = arg(False, "phases 1..S train only the newest substage")
@@ -175,8 +177,11 @@ def fill_defaults(a):
         fail("--amp turns on bf16 autocast, which is for CUDA; on the CPU it is refused, because "
              "CPU bf16 training is unreliable (random NaN gradients on CPUs with avx512_bf16, "
              "torch 2.13) and no faster: drop --amp, or run on a GPU with --device cuda")
-    shares = a.phase_shares.split(",")
-    if (len(shares) != S + 1 or any(not s.replace(".", "", 1).isdigit() for s in shares)
+    if a.phase_epochs <= 0:
+        fail(f"--phase-epochs must be > 0, got {a.phase_epochs}")
+    shares = (a.phase_shares or "").split(",")
+    if a.phase_shares is not None and (
+            len(shares) != S + 1 or any(not s.replace(".", "", 1).isdigit() for s in shares)
             or sum(float(s) for s in shares) <= 0):
         fail(f"--phase-shares needs {S + 1} non-negative numbers, at least one > 0, "
              f"got '{a.phase_shares}'")

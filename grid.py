@@ -131,7 +131,15 @@ def _jobs(args, fraction, tuned=None):
     if fraction == args.ablation_fraction:
         jobs += [(f"skd, {n}", "ablation", ["--method", "skd"] + flags)
                  for n, flags in ABLATIONS.items()]
+    # a candidate default of SKD: its flags apply to both links, the assistant's and the student's
+    jobs += [(f"skd {v}", "variant", ["--method", "skd"] + v.split()) for v in args.skd_variant]
     return jobs
+
+
+def _slug(name):
+    """A run's folder name from its row name: 'skd, no cascade' -> 'skd_no-cascade'."""
+    return (name.replace(", ", "_").replace(" (", "_").replace(")", "").replace(" --", "_")
+            .replace(" ", "-").replace(",", "-"))
 
 
 # SKD's own defaults, checked on each regime's tuning set with the same budget: its phase shares
@@ -200,11 +208,17 @@ def _group(args, root, pretrained, fraction, seed, threads, jobs):
                                                        f"{teacher_arch},{assistant_arch}",
                                                        "--teacher-weights", teacher]))
         for name, kind, flags in jobs:
-            out = os.path.join(folder, name.replace(", ", "_").replace(" (", "_").replace(
-                ")", "").replace(" --", "_").replace(" ", "-"))
+            out = os.path.join(folder, _slug(name))
             through = flags[1] in ("takd", "skd") and "--no-cascade" not in flags
             weights = teacher
-            if through:  # takd: the KD-trained assistant; skd and its ablations: SKD's own
+            if kind == "variant" and through:  # its own assistant, trained with its flags
+                assistant = os.path.join(folder, "assistant_" + _slug(name),
+                                         f"model1_{assistant_arch}.pt")
+                record(f"assistant ({name})", "cascade", cached_run(os.path.dirname(assistant),
+                       common + short + flags + ["--cascade", f"{teacher_arch},{assistant_arch}",
+                                                 "--teacher-weights", teacher]))
+                weights += "," + assistant
+            elif through:  # takd: the KD-trained assistant; skd and its ablations: SKD's own
                 weights += "," + assistants["kd" if flags[1] == "takd" else "skd"]
             flags = common + short + flags + ["--teacher-weights", weights]
             record(name, kind, cached_run(out, flags))
@@ -425,6 +439,9 @@ def main(argv=None):
     grid.add_argument("--regime", default="a", choices=sorted(REGIMES),
                       help="a: translation / rotation classes; b: the other six motions; c: the "
                            "real data sets' recipe (SGD, 30 epochs, 8-frame clips) on a harder set")
+    grid.add_argument("--skd-variant", action="append", default=[], metavar="FLAGS",
+                      help="a candidate default of SKD, e.g. '--phase-epochs 0.5': a row 'skd "
+                           "FLAGS' whose assistant is trained with FLAGS too (repeatable)")
     grid.add_argument("--quick", action="store_true",
                       help="one seed, 20%% labels, 2 epochs of 10 steps per model: a smoke test")
     a = sub.add_parser("accuracy", parents=[grid],

@@ -144,7 +144,8 @@ def curve_series(events):
     some steps twice; the later line wins. -> dict(links=[dict(link, name, offset, total,
     starts)], losses={term: (steps, values)}, lr=(steps, values), evals={model: dict(step,
     video_acc, clip_acc)}, pseudo=[dict(link, name, coverage, accuracy, unlabelled_accuracy)])."""
-    from cascade import lr_at, phase_span, phase_starts  # imports torch: only for the curves
+    # imports torch: only for the curves
+    from cascade import link_phase_shares, lr_at, phase_span, phase_starts
     cfg = next(e["config"] for e in events if e["event"] == "start")
     train = {(e["link"], e["step"]): e for e in events if e["event"] == "train"}
     summary = next((e for e in events if e["event"] == "summary"), {})
@@ -155,7 +156,9 @@ def curve_series(events):
         total, name = steps[-1], names.get(link, f"model {link}")  # an epoch's last step is logged
         # train.py stages a link under SKD only, with a teacher (link > 0) and without --joint
         staged = cfg["method"] == "skd" and link > 0 and not cfg["joint"]
-        starts = phase_starts(total, [float(x) for x in cfg["phase_shares"].split(",")], staged)
+        shares = link_phase_shares(cfg.get("epochs"), cfg.get("phase_epochs", 1.0),
+                                   cfg["phase_shares"])  # the shares, or the --phase-epochs rule
+        starts = phase_starts(total, shares, staged)
         links.append(dict(link=link, name=name, offset=offset, total=total, starts=starts))
         for s in steps:
             for term, v in train[link, s].items():

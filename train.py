@@ -30,7 +30,7 @@ from torch.utils.data import DataLoader
 
 import clips
 import data
-from cascade import (S, Distiller, cascade_models, freeze, lr_at,
+from cascade import (S, Distiller, cascade_models, freeze, link_phase_shares, lr_at,
                      phase_at, phase_span, phase_starts)
 from config import Args, parse_args, run_key
 from models import (build_model, check_pretrained, count_flops, count_params, cpu_latency,
@@ -408,8 +408,8 @@ def link_schedule(a, num_videos, world, epochs, staged):
     steps = math.ceil(shard / a.batch_size)
     steps = min(steps, a.max_steps_per_epoch) if a.max_steps_per_epoch else steps
     total = epochs * steps
-    return shard, steps, total, phase_starts(total, [float(s) for s in a.phase_shares.split(",")],
-                                             staged)
+    shares = link_phase_shares(epochs, a.phase_epochs, a.phase_shares)
+    return shard, steps, total, phase_starts(total, shares, staged)
 
 
 def epoch_order(pool, num_videos, shard, rank, world, rng):

@@ -19,8 +19,8 @@ import torch.nn.functional as F
 import cascade
 import losses
 import config
-from cascade import (METHODS, S, Distiller, cascade_models, freeze, lr_at, phase_at, phase_span,
-                     phase_starts)
+from cascade import (METHODS, S, Distiller, cascade_models, freeze, link_phase_shares, lr_at,
+                     phase_at, phase_span, phase_starts)
 from models import build_model
 
 K = 5  # classes
@@ -35,6 +35,21 @@ def test_phase_starts_equal_shares(total):
     starts = phase_starts(total)
     assert starts == [round(k * total / (S + 1)) for k in range(S + 1)]
     assert starts[0] == 0 and starts == sorted(starts) and starts[-1] <= total
+
+
+def test_link_phase_shares_feature_phases_last_phase_epochs_each():
+    # up to 10 epochs a feature phase is 10% of the link: the 1:1:1:1:6 SKD was first tuned with
+    for epochs in (1, 2, 5, 10):
+        assert link_phase_shares(epochs) == [1, 1, 1, 1, 6]
+    assert link_phase_shares(30) == [1, 1, 1, 1, 26]  # the real data sets' 30 epochs
+    assert link_phase_shares(12) == [1, 1, 1, 1, 8]
+    assert link_phase_shares(10, phase_epochs=0.5) == [0.5] * S + [8]
+    assert link_phase_shares(30, phase_epochs=3) == [1, 1, 1, 1, 6]  # 3 of 30 is 10%: the cap
+    # --phase-shares: fixed proportions at any budget (the earlier default: "1,1,1,1,6")
+    assert link_phase_shares(30, shares="1,1,1,1,6") == [1, 1, 1, 1, 6]
+    assert link_phase_shares(30, 2.0, "2,1,1,1,0") == [2, 1, 1, 1, 0]
+    # at 30 epochs of 10 steps the feature phases are one epoch each: 10 steps
+    assert phase_starts(300, link_phase_shares(30)) == [0, 10, 20, 30, 40]
 
 
 def test_phase_starts_custom_shares_and_single_phase():

@@ -25,7 +25,8 @@ def test_accuracy_benchmark_runs_the_grid_and_reuses_finished_runs(tmp_path):
     processes) reuses every finished run."""
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cmd = [sys.executable, os.path.join(REPO, "grid.py"), "accuracy", "--quick",
-           "--videos-per-class", "5", "--methods", "ce", "skd", "--jobs", "1"]
+           "--videos-per-class", "5", "--methods", "ce", "skd", "--skd-variant",
+           "--phase-epochs 0.5", "--jobs", "1"]
     out = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     with open(tmp_path / "results" / "accuracy.json") as f:
@@ -35,7 +36,8 @@ def test_accuracy_benchmark_runs_the_grid_and_reuses_finished_runs(tmp_path):
                  "no cascade", "no pseudo-labels", "hybrid paths on"]
     assert sorted(rows) == sorted([("cascade", "teacher (ce)"),
                                    ("cascade", "assistant (skd)"), ("method", "ce"),
-                                   ("method", "skd")]
+                                   ("method", "skd"), ("variant", "skd --phase-epochs 0.5"),
+                                   ("cascade", "assistant (skd --phase-epochs 0.5)")]
                                   + [("ablation", f"skd, {n}") for n in ablations])
     for r in result["rows"]:
         assert r["fraction"] == 0.2 and r["seeds"] == 1 and r["video_std"] == 0.0
@@ -50,7 +52,8 @@ def test_accuracy_benchmark_runs_the_grid_and_reuses_finished_runs(tmp_path):
     # the student of every method is the cascade's last model; teacher and assistant are shared
     archs = {r["name"]: r["arch"] for r in result["rows"]}
     assert archs.pop("teacher (ce)") == "r3d18_w0.25"
-    assert archs.pop("assistant (skd)") == "r3d10_w0.25"
+    assert archs.pop("assistant (skd)") == archs.pop("assistant (skd --phase-epochs 0.5)") == (
+        "r3d10_w0.25")
     assert set(archs.values()) == {data.DATASETS["synthetic"]["cascade"].split(",")[-1]}
     assert "| method | 0.2 | min / run |" in out.stdout and "| skd, no cascade | 0." in out.stdout
     group = tmp_path / "results" / "runs" / "synthetic_bench_v5_s0" / "p0.2_s0"
@@ -65,8 +68,14 @@ def test_accuracy_benchmark_runs_the_grid_and_reuses_finished_runs(tmp_path):
     assert loaded("skd") == [teacher, os.path.join("assistant_skd", "model1_r3d10_w0.25.pt")]
     assert loaded("skd_joint-schedule") == loaded("skd")  # SKD's ablations share its assistant
     assert loaded("skd_no-cascade") == loaded("ce") == [teacher]
+    # a candidate default: both links trained with its flags, its own assistant
+    variant = os.path.join("assistant_skd_phase-epochs-0.5", "model1_r3d10_w0.25.pt")
+    assert loaded("skd_phase-epochs-0.5") == [teacher, variant]
+    for name in ("skd_phase-epochs-0.5", os.path.dirname(variant)):
+        with open(group / name / "metrics.jsonl") as f:
+            assert json.loads(f.readline())["config"]["phase_epochs"] == 0.5
     stamps = {p: p.stat().st_mtime_ns for p in group.glob("*/summary.json")}
-    assert len(stamps) == 2 + 2 + 6  # teacher, assistant, ce, skd, the ablations
+    assert len(stamps) == 2 + 2 + 6 + 2  # teacher, assistant, ce, skd, ablations, the variant
     assert not (group / "assistant").exists()  # TAKD's assistant: not needed, not trained
     again = subprocess.run(cmd[:-1] + ["2"], cwd=tmp_path, env=env, capture_output=True,
                            text=True, timeout=600)  # --jobs 2: the worker pool, nothing to train
@@ -158,13 +167,14 @@ def test_tune_runs_each_setting_and_picks_the_best(tmp_path):
     acc = {tuple(r["flags"]): r["video_acc"] for r in result["rows"]}
     assert acc[tuple(result["best"]["at"])] == max(acc.values())
     assert (tmp_path / "results" / "runs" / "synthetic_bench_v5_s1" / "p0.2_s0" /
-            "at_at-weight-1000_at-substages-1,2" / "summary.json").is_file()
+            "at_at-weight-1000_at-substages-1-2" / "summary.json").is_file()
     assert "| at | --at-weight 1000 | " in out.stdout
 
 
 def test_jobs_add_a_tuned_row_only_where_tuning_moved_the_weight():
     import types
-    args = types.SimpleNamespace(methods=["kd", "at", "skd"], ablation_fraction=0.2)
+    args = types.SimpleNamespace(methods=["kd", "at", "skd"], ablation_fraction=0.2,
+                                 skd_variant=[])
     tuned = {"kd": ["--lambda-kd", "1"], "at": ["--at-weight", "10"]}  # kd: the paper's value
     names = [n for n, _, _ in grid._jobs(args, 0.1, tuned)]
     assert names == ["kd", "at", "skd", "at (tuned)"]

@@ -37,7 +37,7 @@ import cascade
 import config
 import synthetic
 import train
-from cascade import S, phase_at, phase_starts
+from cascade import S, link_phase_shares, phase_at, phase_starts
 from models import build_model
 
 REPO = Path(train.__file__).resolve().parent
@@ -254,7 +254,7 @@ def test_ablation_freeze_earlier_no_dist_no_pseudo(tiny_set, teacher_file, tmp_p
     check_run(out, "skd", [ARCH] * 2, n_pseudo=0)
     assert not any(m["event"] == "pseudo_labels" for m in metrics_of(out))
     total = EPOCHS * STEPS
-    shares = [float(x) for x in config.Args().phase_shares.split(",")]
+    shares = link_phase_shares(EPOCHS, config.Args().phase_epochs, config.Args().phase_shares)
     assert [m["phase"] for m in train_lines(out, 1)] == [phase_at(t, phase_starts(total, shares))
                                                          for t in range(total)]
 
@@ -385,9 +385,11 @@ def fails(root, out, *extra, ok_files=()):
     (["--no-corr", "--no-dist"], ["--no-corr", "--no-dist"]),
     (["--phase-shares", "1,1,1,1"], ["--phase-shares", "5"]),
     (["--phase-shares", "0,0,0,0,0"], ["--phase-shares"]),  # no step in any phase
+    (["--phase-epochs", "0"], ["--phase-epochs", "> 0"]),
     (["--amp"], ["--amp", "bf16", "CPU", "CUDA"]),  # TINY runs on --device cpu
 ], ids=["dataset", "arch", "fraction-0", "fraction-1.5", "epochs", "kd-one-model",
-        "resume-nothing", "skd-no-loss", "shares-4", "shares-0", "amp-on-cpu"])
+        "resume-nothing", "skd-no-loss", "shares-4", "shares-0", "phase-epochs-0",
+        "amp-on-cpu"])
 def test_bad_arguments_fail_before_any_work(extra, expected, tiny_set, tmp_path):
     out = tmp_path / "run"
     msg = fails(tiny_set, out, *(["--method", "skd", "--cascade", CASCADE2] + extra))
