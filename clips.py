@@ -129,7 +129,7 @@ def eval_transform(frames, resize, crop, num_crops=1, uint8=False):
 # Data sets
 
 class TrainClips(Dataset):
-    """One random clip per video per epoch -> (clip (3, T, S, S), label, video index, labelled).
+    """A random clip of a video -> (clip (3, T, S, S), label, video index, labelled).
 
     `given_labels[i]` is the label training may use: the (possibly noisy) label of a labelled
     video, -1 for an unlabelled one. True labels of unlabelled videos never leave this data set
@@ -138,14 +138,20 @@ class TrainClips(Dataset):
     run the same clips as an uninterrupted one. A video that fails to decode is replaced by the next
     one, with a warning, and counted in `self.failures` (shared across DataLoader workers).
     With `uint8` the clip is uint8 (3, T, S, S), for to_model_input (see _handed_over).
+
+    Repeated sampling (`repeat` R > 1, train.py --repeat-clips): R clips of the video, each with
+    its own start, crop and flip drawn as a single clip's are, decoded in one pass over the frames
+    they span (mmaction2's RepeatAugDataset does the same) -> clips (R, 3, T, S, S). The decoding
+    cost of the item is shared by R clips. R = 1 draws exactly the numbers of a single clip.
     """
 
     def __init__(self, videos, given_labels, clip_len, frame_stride, resize, crop,
-                 flip=True, seed=0, cache=None, uint8=False):
-        assert len(videos) == len(given_labels)
+                 flip=True, seed=0, cache=None, uint8=False, repeat=1):
+        assert len(videos) == len(given_labels) and repeat >= 1
         self.videos, self.given_labels, self.cache = videos, list(given_labels), cache
         self.clip_len, self.stride, self.resize, self.crop = clip_len, frame_stride, resize, crop
         self.flip, self.seed, self.epoch, self.uint8 = flip, seed, 0, uint8
+        self.repeat = repeat
         self.failures = mp.Value("i", 0)
 
     def set_epoch(self, epoch):
@@ -163,18 +169,23 @@ class TrainClips(Dataset):
             rng = np.random.default_rng([self.seed, self.epoch, key])
             v = self.videos[i]
             span = (self.clip_len - 1) * self.stride + 1
-            start = int(rng.integers(0, max(v.num_frames - span, 0) + 1))
-            try:
-                frames = video.get_frames(v, video.clip_indices(v.num_frames, self.clip_len,
-                                                                self.stride, start), self.cache,
-                                          short_side=self.resize)  # (T, H', W', 3)
+            starts = [int(rng.integers(0, max(v.num_frames - span, 0) + 1))
+                      for _ in range(self.repeat)]
+            indices = [j for start in starts
+                       for j in video.clip_indices(v.num_frames, self.clip_len, self.stride, start)]
+            try:  # all R clips in one pass over the frames they span
+                frames = video.get_frames(v, indices, self.cache,
+                                          short_side=self.resize)  # (R*T, H', W', 3)
             except (ValueError, av.FFmpegError) as e:
                 with self.failures.get_lock():
                     self.failures.value += 1
                 warnings.warn(f"decoding failed, sample replaced: {v.path}: {e}", DataWarning)
                 continue
-            clip = train_transform(frames, self.resize, self.crop, rng, self.flip, self.uint8)
+            T = self.clip_len
+            clips = [train_transform(frames[r * T:(r + 1) * T], self.resize, self.crop, rng,
+                                     self.flip, self.uint8) for r in range(self.repeat)]
             label = self.given_labels[i]
+            clip = clips[0] if self.repeat == 1 else torch.stack(clips)  # (3, T, S, S) / (R, ...)
             return clip, label, i, label >= 0
         raise DatasetError("no video of the training set could be decoded")
 

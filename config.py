@@ -94,6 +94,9 @@ class Args:
     optimizer: str = arg(None, "sgd (momentum 0.9, Nesterov) or adamw")
     weight_decay: float = arg(None, "decoupled for adamw, L2 for sgd")
     max_steps_per_epoch: int = arg(None, "cap the steps of an epoch (quick runs)")
+    repeat_clips: int = arg(1, "R clips per video cut from one decoded window: a batch holds "
+                            "batch_size / R videos, an epoch the same clips and steps from 1/R of "
+                            "the videos (decoding per clip falls up to R-fold); 1 = one clip each")
     # -- machine and run
     device: str = arg("auto", "auto, cpu or cuda")
     amp: bool = arg(False, "bf16 autocast on CUDA (refused on the CPU, see fill_defaults)")
@@ -177,6 +180,9 @@ def fill_defaults(a):
         fail("--amp turns on bf16 autocast, which is for CUDA; on the CPU it is refused, because "
              "CPU bf16 training is unreliable (random NaN gradients on CPUs with avx512_bf16, "
              "torch 2.13) and no faster: drop --amp, or run on a GPU with --device cuda")
+    if a.repeat_clips < 1 or a.batch_size % a.repeat_clips:
+        fail(f"--repeat-clips must be >= 1 and divide --batch-size ({a.batch_size}), "
+             f"got {a.repeat_clips}")
     if a.phase_epochs <= 0:
         fail(f"--phase-epochs must be > 0, got {a.phase_epochs}")
     shares = (a.phase_shares or "").split(",")

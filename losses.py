@@ -305,12 +305,15 @@ class SubstageBalancer(nn.Module):
             if not 0 <= i < self.running.numel():
                 raise IndexError(f"substage index {i} outside 0..{self.running.numel() - 1}")
             value = loss.detach().to(self.running)  # the scale, never a path for gradients
-            seen = bool(self.initialised[i])
-            divisor = self.running[i].clone() if seen else value  # previous mean: copy before update
+            # torch.where, not `if initialised[i]`: reading a flag on the GPU would make the host
+            # wait for the device at every step
+            seen = self.initialised[i]
+            divisor = torch.where(seen, self.running[i], value)  # previous mean: a new tensor
             if self.training:
                 with torch.no_grad():
                     m = self.momentum
-                    self.running[i] = m * self.running[i] + (1 - m) * value if seen else value
+                    self.running[i] = torch.where(seen, m * self.running[i] + (1 - m) * value,
+                                                  value)
                     self.initialised[i] = True
             total = total + loss / divisor.to(loss).clamp(min=EPS)
         return total

@@ -383,9 +383,19 @@ def given_labels_only(given, num_classes):
 # -----------------------------------------------------------------------------
 # One link (Sec. 3, 6, 7): distil the student from its frozen teacher
 
+def stop_if_not_finite(run, first_bad, terms, name, epoch):
+    """Stop the run with nan_stop_message if a step of this epoch had a non-finite loss;
+    `first_bad` is that step on the device (-1: none), `terms` the latest step's loss terms."""
+    bad_step = int(first_bad)  # waits for the device: once per progress line, not per step
+    if bad_step >= 0:
+        sys.exit(nan_stop_message(terms, f"{name}, epoch {epoch + 1}, step {bad_step + 1}",
+                                  run.file("checkpoint.pt"), run.a.amp))
+
+
 def nan_stop_message(terms, where, ckpt_path, amp):
-    """The one-line stop for a non-finite loss: which term, where, what is safe, what to try."""
-    bad = next(k for k, v in terms.items() if not torch.isfinite(v))
+    """The one-line stop for a non-finite loss: which term, where, what is safe, what to try.
+    `terms`: the loss terms of a step at or after `where` (the first non-finite one named)."""
+    bad = next((k for k, v in terms.items() if not torch.isfinite(v)), "loss")
     cause = ("--amp is on: bf16 autocast is the likely cause (a value past bf16's range or "
              "precision); rerun without --amp to check, then try a lower --lr" if amp else
              "try a lower --lr")
@@ -454,6 +464,9 @@ def train_link(run, link, student, teacher, pl, epochs, train_set, test_videos, 
     # Without a teacher only (pseudo-)labelled videos carry a loss, so an epoch cycles through
     # them (still N clips, as in every link) instead of wasting steps.
     pool = np.arange(N) if uses_teacher else np.flatnonzero((pl["labels"] >= 0) | pl["keep"])
+    # The labels and pseudo-labels, copied to the device once per link: a per-step copy from
+    # (pageable) host memory would make the host wait for the GPU at every step.
+    pl_dev = {k: pl[k].to(device) for k in ("labels", "targets", "weights", "keep")}
 
     # -- the training loop
     result = state["results"][link] if len(state["results"]) > link else None
@@ -465,9 +478,12 @@ def train_link(run, link, student, teacher, pl, epochs, train_set, test_videos, 
         train_set.set_epoch(link * 100_000 + epoch)
         order = epoch_order(pool, N, shard, run.rank, world,
                             np.random.default_rng([a.seed, link, epoch]))
-        loader = DataLoader(train_set, batch_size=a.batch_size, sampler=order,
+        R = a.repeat_clips  # R clips per video: B / R videos per batch, 1 / R of them per epoch
+        loader = DataLoader(train_set, batch_size=a.batch_size // R,
+                            sampler=order[:math.ceil(len(order) / R)],
                             num_workers=a.workers, pin_memory=device.type == "cuda")
         model.train()
+        first_bad = torch.tensor(-1, device=device)  # no non-finite loss yet in this epoch
         for it, (x, _, idx, _) in enumerate(loader):
             if it >= steps:
                 break
@@ -475,23 +491,28 @@ def train_link(run, link, student, teacher, pl, epochs, train_set, test_videos, 
             phase = phase_at(step, starts)
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, *phase_span(step, starts, total), a.lr)
+            if R > 1:  # (B / R, R, 3, T, S, S): the R clips of a video side by side
+                x, idx = x.flatten(0, 1), idx.repeat_interleave(R)
             x = x.to(device, non_blocking=True)  # (B, 3, T, S, S) uint8
             x = clips.to_model_input(x)  # float, normalised on the device
             if device.type == "cuda":
                 x = x.contiguous(memory_format=torch.channels_last_3d)
-            batch = dict(labels=pl["labels"][idx], pl_targets=pl["targets"][idx],
-                         pl_weights=pl["weights"][idx], pl_keep=pl["keep"][idx])
-            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+            idx = idx.to(device, non_blocking=True)  # (B,) video indices, pinned on CUDA
+            batch = dict(labels=pl_dev["labels"][idx], pl_targets=pl_dev["targets"][idx],
+                         pl_weights=pl_dev["weights"][idx], pl_keep=pl_dev["keep"][idx])
             with torch.autocast(device.type, torch.bfloat16, enabled=a.amp):
                 terms = model(x, batch, phase, (step + 1) / total)  # progress: DKD
-            if not torch.isfinite(terms["loss"]):
-                sys.exit(nan_stop_message(terms, f"{name}, epoch {epoch + 1}, step {step + 1}",
-                                          run.file("checkpoint.pt"), a.amp))
+            # the first step of the epoch with a non-finite loss, kept on the device and read
+            # at the next progress line (always at the epoch's last step, so before its checkpoint
+            # is written): reading the loss at every step would make the host wait for the GPU.
+            first_bad = torch.where(~torch.isfinite(terms["loss"].detach()) & (first_bad < 0),
+                                    step, first_bad)
             opt.zero_grad(set_to_none=True)
             terms["loss"].backward()
             opt.step()
             seen += x.shape[0] * world
             if time.time() - t_log > a.log_every or it == steps - 1:
+                stop_if_not_finite(run, first_bad, terms, name, epoch)
                 t_log, speed = time.time(), seen / (time.time() - t_epoch)  # clips per second
                 left = (total - step - 1) * a.batch_size * world / max(speed, 1e-9)  # seconds
                 values = {k: round(v.item(), 4) for k, v in terms.items()}
@@ -572,7 +593,8 @@ def main(argv=None):
     true_labels = torch.tensor([v.label for v in train_videos])  # for reports only
     train_set = clips.TrainClips(train_videos, split["given_labels"], a.clip_len, a.frame_stride,
                                  a.resize, a.crop_size, flip=True, seed=a.seed, cache=cache,
-                                 uint8=True)  # uint8 clips: clips.to_model_input on the device
+                                 uint8=True,  # uint8 clips: clips.to_model_input on the device
+                                 repeat=a.repeat_clips)
     archs = cascade_models(a.method, a.cascade.split(","), a.no_cascade)
     roles = roles_of(archs)
     names = [f"{role} {arch}" for role, arch in zip(roles, archs)]  # for the log

@@ -463,6 +463,34 @@ def test_train_clips_hold_consecutive_strided_frames(index_videos):
             assert len(set(starts)) > 1  # a new random start each epoch
 
 
+def test_repeated_sampling_cuts_r_clips_each_drawn_as_a_single_clip(index_videos):
+    """--repeat-clips: R clips of one video from one decode, each strided from its own start;
+    the first is the single clip of the same (seed, epoch, index) when crop and flip draw
+    nothing that differs (crop = frame, no flip); decoding equals the frame cache's."""
+    videos = index_video_list(index_videos)
+    one = clips.TrainClips(videos, [0, 1, 2], clip_len=8, frame_stride=2, resize=64, crop=64,
+                           flip=False, seed=3)
+    three = clips.TrainClips(videos, [0, 1, 2], clip_len=8, frame_stride=2, resize=64, crop=64,
+                             flip=False, seed=3, repeat=3)
+    cache = video.cache_frames(videos, max_bytes=2 ** 30, short_side=64)
+    cached = clips.TrainClips(videos, [0, 1, 2], clip_len=8, frame_stride=2, resize=64, crop=64,
+                              flip=False, seed=3, repeat=3, cache=cache)
+    for i, v in enumerate(videos):
+        starts = set()
+        for epoch in range(4):
+            for ds in (one, three, cached):
+                ds.set_epoch(epoch)
+            clip, label, index, labelled = three[i]
+            assert clip.shape == (3, 3, 8, 64, 64) and (label, index, bool(labelled)) == (i, i, True)
+            assert torch.equal(clip[0], one[i][0]) and torch.equal(clip, cached[i][0])
+            for r in range(3):
+                got = clip_frame_indices(clip[r])
+                assert got == ref_clip(v.num_frames, 8, 2, got[0])
+                starts.add(got[0])
+        if v.num_frames > 15:
+            assert len(starts) > 1
+
+
 def test_train_clips_same_with_any_number_of_workers(index_videos):
     videos = index_video_list(index_videos, ("avi", "short"))
     ds = clips.TrainClips(videos, [0, 1], clip_len=4, frame_stride=2, resize=32, crop=24, seed=1)

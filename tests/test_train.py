@@ -248,6 +248,26 @@ def test_ablation_joint_hybrid_plain_sum_no_corr_no_cascade(tiny_set, teacher_fi
         assert m["loss"] == pytest.approx(m["task"] + m["kd"] + m["feat"] + m["hyb"], abs=5e-4)
 
 
+def test_repeat_clips_gives_batches_of_r_clips_per_video_and_the_same_steps(
+        tiny_set, teacher_file, tmp_path, monkeypatch):
+    seen = []  # (clips, labels) of every training batch
+    forward = cascade.Distiller.forward
+
+    def spy(self, x, batch, phase, progress):
+        if self.training:
+            seen.append((x.shape[0], batch["labels"].tolist(), batch["pl_targets"].clone()))
+        return forward(self, x, batch, phase, progress)
+    monkeypatch.setattr(cascade.Distiller, "forward", spy)
+    out = run(tiny_set, tmp_path / "run", "--method", "kd", "--cascade", CASCADE2,
+              "--teacher-weights", teacher_file, "--repeat-clips", "2")
+    check_run(out, "kd", [ARCH] * 2, n_pseudo=1)
+    assert len(train_lines(out, 1)) == EPOCHS * STEPS  # the same steps as with one clip each
+    assert len(seen) == EPOCHS * STEPS
+    for clips_in_batch, labels, targets in seen:  # 4 clips: 2 videos x 2 clips, side by side
+        assert clips_in_batch == 4
+        assert labels[0::2] == labels[1::2] and torch.equal(targets[0::2], targets[1::2])
+
+
 def test_ablation_freeze_earlier_no_dist_no_pseudo(tiny_set, teacher_file, tmp_path):
     out = run(tiny_set, tmp_path / "run", "--method", "skd", "--cascade", CASCADE2,
               "--teacher-weights", teacher_file, "--freeze-earlier", "--no-dist", "--no-pseudo")
@@ -386,10 +406,11 @@ def fails(root, out, *extra, ok_files=()):
     (["--phase-shares", "1,1,1,1"], ["--phase-shares", "5"]),
     (["--phase-shares", "0,0,0,0,0"], ["--phase-shares"]),  # no step in any phase
     (["--phase-epochs", "0"], ["--phase-epochs", "> 0"]),
+    (["--repeat-clips", "3"], ["--repeat-clips", "divide", "--batch-size (4)"]),
     (["--amp"], ["--amp", "bf16", "CPU", "CUDA"]),  # TINY runs on --device cpu
 ], ids=["dataset", "arch", "fraction-0", "fraction-1.5", "epochs", "kd-one-model",
         "resume-nothing", "skd-no-loss", "shares-4", "shares-0", "phase-epochs-0",
-        "amp-on-cpu"])
+        "repeat-3-of-4", "amp-on-cpu"])
 def test_bad_arguments_fail_before_any_work(extra, expected, tiny_set, tmp_path):
     out = tmp_path / "run"
     msg = fails(tiny_set, out, *(["--method", "skd", "--cascade", CASCADE2] + extra))
