@@ -298,7 +298,8 @@ def bench_tune(args):
     t0 = time.time()
     root, backbone = _prepare(args)
     runs = _run_groups(args, root, backbone,
-                       [(0.2, s, _tune_jobs(args)) for s in range(args.seeds)], t0)
+                       [(0.2, s, _tune_jobs(args)) for s in range(args.first_seed,
+                                                                  args.first_seed + args.seeds)], t0)
     rows, best = [], {}
     grids = {**{m: TUNING[m] for m in args.methods if m in TUNING},
              **({"skd": SKD_CHECKS} if "skd" in args.methods else {})}
@@ -354,7 +355,8 @@ def bench_accuracy(args):
         tuned = tuning["best"]
     root, backbone = _prepare(args)
     groups = [(f, s, _jobs(args, f, tuned)) for f in args.fractions
-              for s in range(args.headline_seeds if f == args.ablation_fraction else args.seeds)]
+              for s in range(args.first_seed, args.first_seed + (
+                  args.headline_seeds if f == args.ablation_fraction else args.seeds))]
     runs = _run_groups(args, root, backbone, groups, t0)
     rows = []
     for name in dict.fromkeys(r["name"] for r in runs):
@@ -439,6 +441,9 @@ def main(argv=None):
     grid.add_argument("--regime", default="a", choices=sorted(REGIMES),
                       help="a: translation / rotation classes; b: the other six motions; c: the "
                            "real data sets' recipe (SGD, 30 epochs, 8-frame clips) on a harder set")
+    grid.add_argument("--first-seed", type=int, default=0,
+                      help="seeds first-seed, first-seed + 1, ...: a second call can train other "
+                           "seeds of the same grid at the same time (finished runs are reused)")
     grid.add_argument("--skd-variant", action="append", default=[], metavar="FLAGS",
                       help="a candidate default of SKD, e.g. '--phase-epochs 0.5': a row 'skd "
                            "FLAGS' whose assistant is trained with FLAGS too (repeatable)")
