@@ -6,12 +6,15 @@
     python benchmark.py frames  # the simulated set's own check: one frame must not be enough
     python benchmark.py throughput --amp  # on a GPU: is training data-bound?
 
+(HMDB51's whole recipe, timed on a generated tree of its size, is rehearsal.py.)
+
 Every figure is a ratio measured in one run on one machine, because absolute times on a shared
 machine are noisy. Results are printed as a Markdown table and written to results/<name>.json.
 The accuracy of every method is grid.py's.
 """
 import argparse
 import json
+import math
 import os
 import tempfile
 import time
@@ -68,19 +71,21 @@ def probed(paths):
 
 
 def interleaved(loaders, rounds, warmup, clips):
-    """{name: fn() that loads one clip} -> {name: (median clips per CPU-second, median clips per
-    wall second)}. Round by round, every loader loads `clips` clips in turn, so a slow-down of the
+    """{name: fn() that loads one clip, or (fn, R) for fn that loads R} -> {name: (median clips
+    per CPU-second, median clips per wall second)}. Round by round, every loader loads `clips` clips in turn, so a slow-down of the
     shared machine hits all alike; the first `warmup` rounds are not counted."""
     per_cpu = {n: [] for n in loaders}
     per_wall = {n: [] for n in loaders}
     for r in range(warmup + rounds):
         for name, load in loaders.items():
+            load, per_call = load if isinstance(load, tuple) else (load, 1)  # (fn, clips a call)
             c0, w0 = time.process_time(), time.perf_counter()
-            for _ in range(clips):
+            for _ in range(math.ceil(clips / per_call)):
                 load()
             if r >= warmup:
-                per_cpu[name].append(clips / (time.process_time() - c0))
-                per_wall[name].append(clips / (time.perf_counter() - w0))
+                n = math.ceil(clips / per_call) * per_call
+                per_cpu[name].append(n / (time.process_time() - c0))
+                per_wall[name].append(n / (time.perf_counter() - w0))
     return {n: (float(np.median(per_cpu[n])), float(np.median(per_wall[n]))) for n in loaders}
 
 
@@ -105,6 +110,11 @@ def bench_data(args):
             return clips.train_transform(frames, resize, crop, rng,
                                          uint8=uint8)  # (3, T, crop, crop) float or uint8
         return load
+
+    def train_clips(videos, R):  # an item of train.py's data set: R clips of a random video
+        ds = clips.TrainClips(videos, [0] * len(videos), T, stride, resize, crop, uint8=True,
+                              repeat=R)
+        return lambda: ds[int(rng.integers(1 << 30))]  # index = a new draw, any video
 
     def decode(videos):  # a fixed 16x2 clip of a random video, decoded and scaled only
         return lambda: ours(videos[int(rng.integers(len(videos)))],
@@ -131,6 +141,8 @@ def bench_data(args):
             if name != "prepared":
                 loaders[f"{name}: video.py, resize as floats"] = item(videos, float_resize)
                 loaders[f"{name}: decode all + slice"] = item(videos, whole)
+            for R in REPEATS:  # train.py's data set as it runs: --repeat-clips R
+                loaders[f"{name}: TrainClips, uint8, R = {R}"] = (train_clips(videos, R), R)
         decode_only = {f"{n}: decode only": decode(vs) for n, vs in sets.items()}
         print(f"timing: {args.warmup} + {args.rounds} interleaved rounds of {args.clips} clips")
         figures = interleaved({**loaders, **decode_only}, args.rounds, args.warmup, args.clips)
@@ -150,9 +162,19 @@ def bench_data(args):
                   for n in sets}  # new / old clips per CPU-second, same videos, same rounds
     print("The uint8 hand-over: " + ", ".join(f"{g:.2f}x ({n})" for n, g in uint8_gain.items())
           + " the clips per CPU-second of the float hand-over, and 4x fewer bytes per clip")
+    repeat_gain = {n: {R: figures[f"{n}: TrainClips, uint8, R = {R}"][0]
+                       / figures[f"{n}: TrainClips, uint8, R = 1"][0] for R in REPEATS[1:]}
+                   for n in sets}
+    print("Repeated sampling (--repeat-clips R, R clips per decode): " + "; ".join(
+        f"{n}: " + ", ".join(f"R = {R} {g:.2f}x" for R, g in gains.items())
+        for n, gains in repeat_gain.items()) + " the clips per CPU-second of R = 1")
     save_result("data", dict(rows=rows, prepared_gain=gain, prepared_cpu_s_per_video=prep_cpu,
-                             uint8_gain=uint8_gain, bytes_per_video=disk, rounds=args.rounds,
-                             clips=args.clips, videos=args.videos))
+                             uint8_gain=uint8_gain, repeat_gain=repeat_gain,
+                             bytes_per_video=disk, rounds=args.rounds, clips=args.clips,
+                             videos=args.videos))
+
+
+REPEATS = (1, 2, 4)  # --repeat-clips of benchmark.py data
 
 
 # -----------------------------------------------------------------------------
@@ -286,6 +308,15 @@ def bench_throughput(args):
         return (x for x, *_ in torch.utils.data.DataLoader(
             ds, batch_size=B, sampler=order, num_workers=args.workers, pin_memory=cuda))
 
+    # The arithmetic of one step, per clip: the teacher's forward, and the student's forward and
+    # backward (about twice the forward: gradients of activations and of weights); a
+    # multiply-accumulate is 2 FLOPs; connectors and losses are left out (under 1%).
+    gmacs = dict(teacher=count_flops(teacher, T, crop, crop),
+                 student=count_flops(distiller.student, T, crop, crop))
+    flop_per_clip = 2e9 * (gmacs["teacher"] + 3 * gmacs["student"])
+    peak = args.peak_tflops or next((v for k, v in BF16_PEAK_TFLOPS.items()
+                                     if cuda and k in torch.cuda.get_device_name()), None)
+
     fixed = torch.randn(B, 3, T, crop, crop)  # (B, 3, T, S, S)
     fixed8 = torch.randint(0, 256, (B, 3, T, crop, crop), dtype=torch.uint8)  # (B, 3, T, S, S)
     rows = [dict(what="step", clips_per_s=timed((fixed for _ in iter(int, 1)), step)),
@@ -304,12 +335,30 @@ def bench_throughput(args):
                                  clips_per_s=timed(loader(videos, uint8), lambda x: None)))
                 rows.append(dict(what=f"both, {kind}{suffix}",
                                  clips_per_s=timed(loader(videos, uint8), step)))
+        # train.py's path (AVI originals, uint8 hand-over) once more, under torch.profiler: the
+        # share of the wall time the GPU was busy, and where a step's time goes
+        busy, profile = profiled(loader(kinds["AVI originals"], True), step, args.warmup,
+                                 args.steps, cuda)
+    for r in rows:
+        r["tflops"] = r["clips_per_s"] * flop_per_clip / 1e12 if "loader" not in r["what"] else None
     name = torch.cuda.get_device_name() if cuda else f"CPU ({cpu_name()})"
     print(f"\n{name}; {cascade[0]} -> {cascade[-1]}, batch {B} x {T}x{crop}x{crop}"
           f"{', bf16 autocast' if args.amp else ''}; {args.workers} loader workers; "
-          f"{args.steps} batches after {args.warmup}\n| | clips / s |\n|---|---|")
+          f"{args.steps} batches after {args.warmup}; {flop_per_clip / 1e9:.1f} GFLOP per clip "
+          "and step\n| | clips / s | TFLOP/s |" + (" of bf16 peak |" if peak else "")
+          + "\n|---|---|---|" + ("---|" if peak else ""))
     for r in rows:
-        print(f"| {r['what']} | {r['clips_per_s']:.1f} |")
+        flops = f"{r['tflops']:.2f}" if r["tflops"] is not None else ""
+        share = f" {r['tflops'] / peak:.1%} |" if peak and r["tflops"] is not None else (
+            " |" if peak else "")
+        print(f"| {r['what']} | {r['clips_per_s']:.1f} | {flops} |{share}")
+    print(f"\ntorch.profiler, {args.steps} steps of 'both, AVI originals, uint8 hand-over': the GPU "
+          f"was busy {busy:.1%} of the wall time" if busy is not None else
+          f"\ntorch.profiler, {args.steps} steps of 'both, AVI originals, uint8 hand-over' "
+          "(no GPU: no busy share)")
+    print("| op | self time, ms | calls |\n|---|---|---|")
+    for r in profile:
+        print(f"| {r['op']} | {r['self_ms']:.1f} | {r['calls']} |")
     speed = {r["what"]: r["clips_per_s"] for r in rows}
     for kind in kinds:
         for suffix, uint8 in handovers.items():
@@ -319,7 +368,45 @@ def bench_throughput(args):
             print(f"{kind}{suffix}: {verdict} (the loader gives {load / take:.2f}x the clips the "
                   "step takes)")
     save_result("throughput", dict(rows=rows, device=name, cascade=cascade, batch=B, clip_len=T,
-                                   crop=crop, workers=args.workers, amp=args.amp))
+                                   crop=crop, workers=args.workers, amp=args.amp, gmacs=gmacs,
+                                   gflop_per_clip_step=flop_per_clip / 1e9, bf16_peak_tflops=peak,
+                                   gpu_busy_share=busy, profile=profile))
+
+
+# dense bf16 tensor-core peaks of the data sheets, TFLOP/s; --peak-tflops for another device
+BF16_PEAK_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0}
+
+
+def profiled(batches, run, warmup, steps, cuda):
+    """`warmup` batches of `batches` through `run`, then `steps` under torch.profiler -> (share of the wall
+    time in which at least one CUDA kernel or copy ran, or None without CUDA; the 12 ops of most
+    self time on the device, or on the CPU without CUDA: [dict(op, self_ms, calls)])."""
+    from torch.profiler import ProfilerActivity, profile
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    batches = iter(batches)
+    for _ in range(warmup):  # the workers' start and the first allocations: not profiled
+        run(next(batches))
+    if cuda:
+        torch.cuda.synchronize()
+    with profile(activities=activities) as prof:
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            run(next(batches))
+        if cuda:
+            torch.cuda.synchronize()
+        wall = time.perf_counter() - t0
+    busy = None
+    if cuda:  # the union of the device's intervals: overlapping kernels counted once
+        spans = sorted((e.time_range.start, e.time_range.end) for e in prof.events()
+                       if e.device_type == torch.autograd.DeviceType.CUDA)
+        covered, end = 0.0, float("-inf")
+        for a, b in spans:
+            covered += max(0.0, b - max(a, end))
+            end = max(end, b)
+        busy = min(covered / 1e6 / wall, 1.0)  # microseconds -> seconds
+    key = "self_device_time_total" if cuda else "self_cpu_time_total"
+    ops = sorted(prof.key_averages(), key=lambda e: -getattr(e, key))[:12]
+    return busy, [dict(op=e.key, self_ms=getattr(e, key) / 1e3, calls=e.count) for e in ops]
 
 
 # -----------------------------------------------------------------------------
@@ -369,6 +456,8 @@ def main(argv=None):
     t.add_argument("--steps", type=int, default=20, help="timed batches")
     t.add_argument("--warmup", type=int, default=3, help="untimed batches")
     t.add_argument("--amp", action="store_true", help="bf16 autocast (CUDA only)")
+    t.add_argument("--peak-tflops", type=float, help="the device's dense bf16 peak, TFLOP/s "
+                   "(default: the data sheet's for H100, H200, A100)")
     t.add_argument("--device", default="auto", choices=["auto", "cpu"])
     t.add_argument("--cascade", help="teacher,...,student (default: HMDB51's on CUDA, the "
                                      "simulated set's on a CPU)")

@@ -1,9 +1,12 @@
-"""Smoke test of `python benchmark.py speed`: it runs and its figures are sane. The speed goals
-themselves are measured by the benchmark, never asserted here (shared machines are noisy)."""
+"""Smoke tests of `python benchmark.py speed`, `throughput` and `data`: they run and their
+figures are sane and consistent with each other. The speed goals themselves are measured by the
+benchmark, never asserted here (shared machines are noisy)."""
 import json
 import os
 import subprocess
 import sys
+
+import pytest
 
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -47,6 +50,21 @@ def test_throughput_benchmark_reports_loader_step_and_both_for_each_hand_over_on
     assert all(r["clips_per_s"] > 0 for r in result["rows"])
     assert result["device"].startswith("CPU") and not result["amp"]
     assert out.count("-bound (the loader gives") == 4  # a verdict per kind of video, hand-over
+    # the arithmetic: TFLOP/s of every row with a step, from the models' multiply-adds
+    assert result["gflop_per_clip_step"] == pytest.approx(
+        2 * (result["gmacs"]["teacher"] + 3 * result["gmacs"]["student"]))
+    for r in result["rows"]:
+        if r["what"].startswith("loader"):
+            assert r["tflops"] is None
+        else:
+            assert r["tflops"] == pytest.approx(r["clips_per_s"] * result["gflop_per_clip_step"]
+                                                / 1e3)
+    # torch.profiler of train.py's path: the ops of most CPU time here (no GPU, no busy share)
+    assert result["gpu_busy_share"] is None and result["bf16_peak_tflops"] is None
+    ops = [r["op"] for r in result["profile"]]
+    assert 0 < len(ops) <= 12 and any("conv" in op for op in ops), ops
+    assert all(r["self_ms"] >= 0 and r["calls"] >= 1 for r in result["profile"])
+    assert "| op | self time, ms | calls |" in out
 
 
 def test_data_benchmark_times_every_loader(tmp_path):
@@ -65,3 +83,8 @@ def test_data_benchmark_times_every_loader(tmp_path):
     assert result["prepared_gain"] > 0 and result["prepared_cpu_s_per_video"] > 0
     assert set(result["uint8_gain"]) == {"avi", "mp4", "prepared"}
     assert all(g > 0 for g in result["uint8_gain"].values())
+    # train.py's data set with --repeat-clips 1, 2, 4, and the gain of R clips per decode
+    assert {f"{kind}: TrainClips, uint8, R = {R}" for kind in ("avi", "mp4", "prepared")
+            for R in (1, 2, 4)} <= loaders
+    assert {k: sorted(v) for k, v in result["repeat_gain"].items()} == {
+        k: ["2", "4"] for k in ("avi", "mp4", "prepared")}

@@ -18,11 +18,12 @@ import config
 import data
 import grid
 import models
+import rehearsal
 import train
 
 REPO = Path(train.__file__).resolve().parent
 GRID = ["--methods", "--epochs", "--teacher-epochs", "--pretrain-epochs", "--max-steps-per-epoch",
-        "--jobs", "--videos-per-class", "--regime", "--quick"]
+        "--jobs", "--videos-per-class", "--regime", "--first-seed", "--skd-variant", "--quick"]
 ENTRY_POINTS = {  # id: (main, argv before --help, flags its help must list)
     "train": (train.main, [], ["--" + f.name.replace("_", "-") for f in fields(config.Args)]),
     "grid": (grid.main, [], ["accuracy", "tune"]),
@@ -37,12 +38,20 @@ ENTRY_POINTS = {  # id: (main, argv before --help, flags its help must list)
     "benchmark-throughput": (benchmark.main, ["throughput"],
                              ["--workers", "--batch", "--steps", "--warmup", "--amp", "--device",
                               "--cascade", "--clip-len", "--resize", "--crop", "--videos",
-                              "--frames"]),
+                              "--frames", "--peak-tflops"]),
     "data": (data.main, [], ["--make-synthetic", "--classes", "--videos-per-class", "--frames",
                              "--size", "--difficulty", "--seed", "--first-class", "--summary",
                              "--prepare", "--out", "--short-side", "--workers", "--root",
                              "--split-dir"]),
     "models": (models.main, [], ["ARCH"]),
+    "rehearsal": (rehearsal.main, [], ["--root", "--classes", "--train-per-class",
+                                       "--test-per-class", "--frames", "--width", "--height",
+                                       "--fps", "--seed", "--gen-workers", "--generate-only",
+                                       "--epochs", "--max-steps-per-epoch", "--out", "--device",
+                                       "--amp", "--workers", "--teacher-weights",
+                                       "--label-fraction", "--clip-len", "--resize", "--crop",
+                                       "--eval-clips", "--eval-crops", "--pl-clips",
+                                       "--batch-size"]),
 }
 
 
