@@ -94,9 +94,9 @@ class Args:
     optimizer: str = arg(None, "sgd (momentum 0.9, Nesterov) or adamw")
     weight_decay: float = arg(None, "decoupled for adamw, L2 for sgd")
     max_steps_per_epoch: int = arg(None, "cap the steps of an epoch (quick runs)")
-    repeat_clips: int = arg(1, "R clips per video cut from one decoded window: a batch holds "
+    repeat_clips: int = arg(1, "R clips per video from one decoding pass: a batch holds "
                             "batch_size / R videos, an epoch the same clips and steps from 1/R of "
-                            "the videos (decoding per clip falls up to R-fold); 1 = one clip each")
+                            "the videos; 1 = one clip each (see README: little gain measured)")
     # -- machine and run
     device: str = arg("auto", "auto, cpu or cuda")
     amp: bool = arg(False, "bf16 autocast on CUDA (refused on the CPU, see fill_defaults)")

@@ -317,7 +317,7 @@ def link_figures(t, rehearsed, default, num_videos, link):
 
 
 def bench_rehearsal(a):
-    """The whole HMDB51 recipe on an HMDB51-sized tree, timed (see the section's comment).
+    """The whole HMDB51 recipe on an HMDB51-sized tree, timed (the module docstring).
 
     Runs train.main in this process (so that on CUDA the peak memory of each link can be read:
     train.train_link is wrapped for it) with --dataset hmdb51 --data-root <the tree> and
