@@ -27,7 +27,7 @@ import torch
 
 import data
 import train
-from cascade import S, cascade_models, phase_at
+from cascade import S, cascade_models
 from config import parse_args
 from grid import cpu_name, save_result
 from synthetic import write_video
@@ -251,13 +251,11 @@ def link_schedule_of(a, num_videos, link):
 
 
 def evaluations(a, num_videos, link):
-    """How many times train_link evaluates link `link` of a run with the arguments `a`: its
-    condition mirrored, every --eval-every epochs once the head trains (staged links: from the
-    last phase, Sec. 3) and always after the last epoch."""
+    """How many times train_link evaluates link `link` of a run with the arguments `a`
+    (train.evaluates_after: every --eval-every epochs once the head trains, and after the last)."""
     steps, _, starts = link_schedule_of(a, num_videos, link)
-    return sum(1 for epoch in range(a.epochs)
-               if phase_at((epoch + 1) * steps - 1, starts) > S
-               and (epoch + 1) % a.eval_every == 0 or epoch + 1 == a.epochs)
+    return sum(train.evaluates_after(epoch, a.epochs, steps, starts, a.eval_every)
+               for epoch in range(a.epochs))
 
 
 def link_figures(t, rehearsed, default, num_videos, link):

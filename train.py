@@ -383,6 +383,14 @@ def given_labels_only(given, num_classes):
 # -----------------------------------------------------------------------------
 # One link (Sec. 3, 6, 7): distil the student from its frozen teacher
 
+def evaluates_after(epoch, epochs, steps, starts, eval_every):
+    """Whether train_link evaluates after 0-based `epoch`: every `eval_every` epochs once the head
+    trains, and always after the last. Before the last phase of a staged link the student's head
+    has not trained yet: its accuracy would be chance, so evaluation waits for phase S + 1."""
+    head_trained = phase_at((epoch + 1) * steps - 1, starts) > S
+    return head_trained and (epoch + 1) % eval_every == 0 or epoch + 1 == epochs
+
+
 def stop_if_not_finite(run, first_bad, terms, name, epoch):
     """Stop the run with nan_stop_message if a step of this epoch had a non-finite loss;
     `first_bad` is that step on the device (-1: none), `terms` the latest step's loss terms."""
@@ -467,6 +475,7 @@ def train_link(run, link, student, teacher, pl, epochs, train_set, test_videos, 
     # The labels and pseudo-labels, copied to the device once per link: a per-step copy from
     # (pageable) host memory would make the host wait for the GPU at every step.
     pl_dev = {k: pl[k].to(device) for k in ("labels", "targets", "weights", "keep")}
+    R = a.repeat_clips  # R clips per video: B / R videos per batch, 1 / R of them per epoch
 
     # -- the training loop
     result = state["results"][link] if len(state["results"]) > link else None
@@ -478,7 +487,6 @@ def train_link(run, link, student, teacher, pl, epochs, train_set, test_videos, 
         train_set.set_epoch(link * 100_000 + epoch)
         order = epoch_order(pool, N, shard, run.rank, world,
                             np.random.default_rng([a.seed, link, epoch]))
-        R = a.repeat_clips  # R clips per video: B / R videos per batch, 1 / R of them per epoch
         loader = DataLoader(train_set, batch_size=a.batch_size // R,
                             sampler=order[:math.ceil(len(order) / R)],
                             num_workers=a.workers, pin_memory=device.type == "cuda")
@@ -523,10 +531,7 @@ def train_link(run, link, student, teacher, pl, epochs, train_set, test_videos, 
                         + f" | lr {opt.param_groups[0]['lr']:.2e} | {speed:.1f} clips/s | "
                         f"eta {left / 60:.1f} min", link=link, epoch=epoch + 1, step=step + 1,
                         phase=phase, clips_per_s=round(speed, 2), **values)
-        # Before the last phase of a staged link the student's head has not trained yet:
-        # its accuracy would be chance, so evaluation waits for phase S + 1.
-        head_trained = phase_at((epoch + 1) * steps - 1, starts) > S
-        if head_trained and (epoch + 1) % a.eval_every == 0 or epoch + 1 == epochs:
+        if evaluates_after(epoch, epochs, steps, starts, a.eval_every):
             result = evaluate(student, test_videos, a, device, num_classes, run.rank, world, cache)
             run.log("eval", f"{name} epoch {epoch + 1}: clip acc {result['clip_acc']:.3f}, "
                     f"video acc {result['video_acc']:.3f} (top-5 {result['video_top5']:.3f}), "
