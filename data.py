@@ -444,6 +444,9 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=SYNTHETIC_DEFAULTS["seed"])
     p.add_argument("--first-class", type=int, default=0,
                    help=f"classes are motions first-class .. first-class + classes - 1 of {MOTIONS}")
+    p.add_argument("--extra-test", type=int, default=0,
+                   help="videos per class added to the test split of every fold only (a larger "
+                        "test split, the same training set)")
     p.add_argument("--summary", choices=list(DATASETS), help="list a data set: videos per fold")
     p.add_argument("--prepare", choices=["hmdb51", "ucf101"],
                    help="write a copy of the data set (--root) to --out with every video scaled to "
@@ -460,8 +463,9 @@ def main(argv=None):
         if a.make_synthetic:
             t0 = time.time()
             make_synthetic(a.make_synthetic, a.classes, a.videos_per_class, a.frames, a.size,
-                           a.difficulty, a.seed, a.first_class)
-            print(f"wrote {a.classes * a.videos_per_class} videos to {a.make_synthetic} "
+                           a.difficulty, a.seed, a.first_class, a.extra_test)
+            n = a.classes * (a.videos_per_class + a.extra_test)
+            print(f"wrote {n} videos to {a.make_synthetic} "
                   f"in {time.time() - t0:.1f} s")
         elif a.prepare:
             if not a.out:

@@ -23,8 +23,9 @@ import numpy as np
 # at random), so the usual flip augmentation and the flipped views of Sec. 5 keep the label.
 MOTIONS = ["up_slow", "up_fast", "down_slow", "down_fast", "sideways", "rotate", "grow",
            "shrink", "orbit", "bounce", "shake", "pulse"]
+# 6 classes: the other 6 motions pretrain the teacher; extra_test: make_synthetic's docstring
 SYNTHETIC_DEFAULTS = dict(classes=6, videos_per_class=140, frames=24, size=32, difficulty=0.1,
-                          seed=0, first_class=0)  # 6 classes: the other 6 motions pretrain the teacher
+                          seed=0, first_class=0, extra_test=0)
 
 
 def _shape_mask(shape, u, v):
@@ -142,8 +143,14 @@ def write_video(path, frames, fps=25, codec="mpeg4", gop=16, bit_rate=None, opti
 
 
 def make_synthetic(out, classes=6, videos_per_class=140, frames=24, size=32, difficulty=0.1,
-                   seed=0, first_class=0, quiet=False):  # the defaults: SYNTHETIC_DEFAULTS
+                   seed=0, first_class=0, extra_test=0, quiet=False):  # SYNTHETIC_DEFAULTS
     """Write the simulated data set in the HMDB51 layout, with 3 folds of 70/30 split files.
+
+    `extra_test` more videos per class are in the test split of every fold and never trained on:
+    a larger test split with the same training set (videos_per_class is split 70/30 as before, and
+    every video is a function of its own (seed, class, index), so the training videos are those
+    of the set without them). The grid's reported sets use it, so that test noise does not swamp
+    a difference of a point or two between methods.
 
     The classes are MOTIONS[first_class:first_class + classes]: two sets with disjoint classes
     (e.g. 6 classes from 0 and 6 from 6) play pretraining set and target set, as Kinetics-400 and
@@ -155,11 +162,12 @@ def make_synthetic(out, classes=6, videos_per_class=140, frames=24, size=32, dif
     if not (2 <= classes and 0 <= first_class and first_class + classes <= len(MOTIONS)):
         raise ValueError(f"need classes >= 2 and first_class + classes <= {len(MOTIONS)}, got "
                          f"classes {classes}, first_class {first_class}")
-    if videos_per_class < 4 or frames < 4 or size < 16 or size % 2 or not 0 <= difficulty <= 1:
-        raise ValueError("need videos_per_class >= 4, frames >= 4, an even size >= 16 and "
-                         "difficulty in [0, 1]")
+    if (videos_per_class < 4 or frames < 4 or size < 16 or size % 2 or not 0 <= difficulty <= 1
+            or extra_test < 0):
+        raise ValueError("need videos_per_class >= 4, frames >= 4, an even size >= 16, "
+                         "difficulty in [0, 1] and extra_test >= 0")
     params = dict(classes=classes, videos_per_class=videos_per_class, frames=frames, size=size,
-                  difficulty=difficulty, seed=seed, first_class=first_class)
+                  difficulty=difficulty, seed=seed, first_class=first_class, extra_test=extra_test)
     tmp = out.rstrip("/") + ".partial"
     if os.path.exists(out):
         raise FileExistsError(f"{out} exists already; delete it or choose another folder")
@@ -167,7 +175,7 @@ def make_synthetic(out, classes=6, videos_per_class=140, frames=24, size=32, dif
     t0 = time.time()
     for c, motion in enumerate(MOTIONS[first_class:first_class + classes], first_class):
         os.makedirs(os.path.join(tmp, motion), exist_ok=True)
-        names = [f"{motion}_{k:03d}.avi" for k in range(videos_per_class)]
+        names = [f"{motion}_{k:03d}.avi" for k in range(videos_per_class + extra_test)]
         for k, name in enumerate(names):
             rng = np.random.default_rng([seed, c, k])  # per video: any subset regenerates alike
             write_video(os.path.join(tmp, motion, name), render_video(motion, rng, frames, size,
@@ -175,11 +183,12 @@ def make_synthetic(out, classes=6, videos_per_class=140, frames=24, size=32, dif
         for fold in (1, 2, 3):
             test = set(np.random.default_rng([seed, c, 1000 + fold])
                        .permutation(videos_per_class)[:round(0.3 * videos_per_class)].tolist())
+            test |= set(range(videos_per_class, len(names)))  # the extra test videos
             with open(os.path.join(tmp, "testTrainMulti_7030_splits",
                                    f"{motion}_test_split{fold}.txt"), "w") as f:
                 f.writelines(f"{name} {2 if k in test else 1} \n" for k, name in enumerate(names))
         if not quiet:
-            print(f"  {motion:10s} {videos_per_class} videos  ({time.time() - t0:.0f} s)",
+            print(f"  {motion:10s} {len(names)} videos  ({time.time() - t0:.0f} s)",
                   flush=True)
     with open(os.path.join(tmp, "synthetic.json"), "w") as f:
         json.dump(params, f, indent=1)
@@ -197,7 +206,8 @@ def read_params(root):
         return None
     try:
         with open(info) as f:
-            return {"first_class": 0, **json.load(f)}  # sets written before first_class existed
+            # sets written before first_class and extra_test existed
+            return {"first_class": 0, "extra_test": 0, **json.load(f)}
     except (OSError, ValueError, TypeError):
         raise FileExistsError(f"{info} is damaged (not the JSON of its generator's parameters): "
                               f"delete {root} to generate the set again, or pass another "

@@ -148,7 +148,7 @@ def pretrained_teacher(a):
         sys.exit("error: the teacher's pretraining runs in one process: run the same command once "
                  "with python instead of torchrun (it is cached), or pass --pretrain-epochs 0")
     twin = a.data_root.rstrip("/\\") + "_pretrain"
-    ensure_synthetic(twin, **{**params, "first_class": other})
+    ensure_synthetic(twin, **{**params, "first_class": other, "extra_test": 0})  # trains on all
     arch = a.cascade.split(",")[0]
     argv = ["--dataset", "synthetic", "--data-root", twin, "--method", "ce", "--cascade", arch,
             "--label-fraction", "1", "--epochs", str(a.pretrain_epochs), "--pretrain-epochs", "0",

@@ -1160,13 +1160,36 @@ def test_generator_first_class_gives_disjoint_classes_with_the_same_videos(gener
         synthetic.make_synthetic(str(tmp_path / "bad"), **TINY, first_class=10, quiet=True)
 
 
+def test_generator_extra_test_videos_join_every_folds_test_split_only(generated, tmp_path):
+    """extra_test: more test videos per class, the training videos and split of the set without
+    them unchanged (the grid's reported sets: a larger test split, the same trained weights)."""
+    more = tmp_path / "more"
+    params = synthetic.make_synthetic(str(more), **TINY, extra_test=3, quiet=True)
+    assert params == {**synthetic.SYNTHETIC_DEFAULTS, **TINY, "extra_test": 3}
+    for fold in (1, 2, 3):
+        base, big = (data.load_dataset("hmdb51", str(r), fold, workers=2)
+                     for r in (generated / "a", more))
+        assert big[2] == base[2]  # the classes
+        assert [(os.path.relpath(v.path, more), v.label) for v in big[0]] == \
+               [(os.path.relpath(v.path, generated / "a"), v.label) for v in base[0]]
+        rel = {os.path.relpath(v.path, more) for v in big[1]}
+        assert {os.path.relpath(v.path, generated / "a") for v in base[1]} < rel
+        assert len(rel) == len(base[1]) + 3 * 3  # 3 more per class, all in the test split
+    for cls in sorted(p.name for p in more.iterdir() if p.is_dir() and "split" not in p.name):
+        for n in sorted(p.name for p in (generated / "a" / cls).iterdir()):
+            assert (more / cls / n).read_bytes() == (generated / "a" / cls / n).read_bytes()
+    with pytest.raises(ValueError, match="extra_test"):
+        synthetic.make_synthetic(str(tmp_path / "bad"), **TINY, extra_test=-1, quiet=True)
+
+
 def test_ensure_synthetic_accepts_sets_written_before_first_class(generated, tmp_path):
     root = tmp_path / "old"
     shutil.copytree(generated / "a", root)
     info = json.loads((root / "synthetic.json").read_text())
-    del info["first_class"]  # as written by earlier versions
+    del info["first_class"], info["extra_test"]  # as written by earlier versions
     (root / "synthetic.json").write_text(json.dumps(info))
-    assert synthetic.ensure_synthetic(str(root), **TINY)["first_class"] == 0
+    found = synthetic.ensure_synthetic(str(root), **TINY)
+    assert (found["first_class"], found["extra_test"]) == (0, 0)
 
 
 def test_generator_never_overwrites_and_ensure_reuses(generated, tmp_path, monkeypatch):

@@ -26,7 +26,7 @@ def test_accuracy_benchmark_runs_the_grid_and_reuses_finished_runs(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cmd = [sys.executable, os.path.join(REPO, "grid.py"), "accuracy", "--quick",
            "--videos-per-class", "5", "--methods", "ce", "skd", "--skd-variant",
-           "--phase-epochs 0.5", "--jobs", "1"]
+           "--phase-epochs 0.5", "--extra-test", "2", "--jobs", "1"]
     out = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     with open(tmp_path / "results" / "accuracy.json") as f:
@@ -56,7 +56,10 @@ def test_accuracy_benchmark_runs_the_grid_and_reuses_finished_runs(tmp_path):
         "r3d10_w0.25")
     assert set(archs.values()) == {data.DATASETS["synthetic"]["cascade"].split(",")[-1]}
     assert "| method | 0.2 | min / run |" in out.stdout and "| skd, no cascade | 0." in out.stdout
-    group = tmp_path / "results" / "runs" / "synthetic_bench_v5_s0" / "p0.2_s0"
+    # the reported set: 2 more test videos per class, the same training videos (test_data.py)
+    test = data.load_dataset("hmdb51", str(tmp_path / "data" / "synthetic_bench_v5_s0_t2"), 1)[1]
+    assert len(test) == 6 * (round(0.3 * 5) + 2)
+    group = tmp_path / "results" / "runs" / "synthetic_bench_v5_s0_t2" / "p0.2_s0"
     def loaded(name):  # the --teacher-weights of a run, and how many models it loaded
         with open(group / name / "metrics.jsonl") as f:
             events = [json.loads(line) for line in f]

@@ -35,6 +35,7 @@ import torch
 
 import cascade
 import config
+import data
 import synthetic
 import train
 from cascade import S, link_phase_shares, phase_at, phase_starts
@@ -307,6 +308,25 @@ def forward_or_die(self, *args, **kwargs):  # one call per training step, over e
 cascade.Distiller.forward = forward_or_die
 train.main(sys.argv[3:])
 """
+
+
+def test_extra_test_videos_change_the_test_split_not_the_training(skd_run, tmp_path):
+    """The grid's reported sets add test videos (synthetic extra_test): every weight and every
+    pseudo-label of an SKD cascade stays bit for bit that of the set without them; only the
+    accuracies, now over more test videos, may differ."""
+    root = tmp_path / "set"
+    synthetic.make_synthetic(str(root), classes=3, videos_per_class=6, frames=12, size=32,
+                             difficulty=0.3, seed=0, extra_test=2, quiet=True)  # tiny_set's twin
+    out = run(root, tmp_path / "run", *SKD)
+    assert summary_of(out)["pseudo_labels"] == summary_of(skd_run)["pseudo_labels"]
+    for j in range(3):
+        a = torch.load(skd_run / f"model{j}_{ARCH}.pt", weights_only=True)
+        b = torch.load(out / f"model{j}_{ARCH}.pt", weights_only=True)
+        assert all(torch.equal(a[k], b[k]) for k in a), j
+    test = data.load_dataset("hmdb51", str(root), 1, workers=1)[1]
+    assert len(test) == 3 * (2 + 2)  # 30% of 6 and the 2 extra, per class
+    for m in summary_of(out)["models"]:  # accuracies over the 12 test videos
+        assert abs(m["video_acc"] * 12 - round(m["video_acc"] * 12)) < 1e-6
 
 
 def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(tiny_set, skd_run, tmp_path):
