@@ -128,12 +128,27 @@ def _jobs(args, fraction, tuned=None):
     for m, flags in (tuned or {}).items():
         if m in args.methods and flags not in ([], TUNING[m][1]):  # the paper's value: same run
             jobs.append((f"{m} (tuned)", "tuned", ["--method", m] + flags))
-    if fraction == args.ablation_fraction:
+    if fraction == args.ablation_fraction and not args.no_ablations:
         jobs += [(f"skd, {n}", "ablation", ["--method", "skd"] + flags)
                  for n, flags in ABLATIONS.items()]
     # a candidate default of SKD: its flags apply to both links, the assistant's and the student's
     jobs += [(f"skd {v}", "variant", ["--method", "skd"] + v.split()) for v in args.skd_variant]
     return jobs
+
+
+def _accuracy_groups(args, tuned):
+    """[(fraction, seed, jobs)] of `accuracy`: --seeds seeds per fraction, --headline-seeds at
+    the headline one, where seeds from --seeds on train --headline-methods only (if given)."""
+    groups = []
+    for f in args.fractions:
+        headline = f == args.ablation_fraction
+        for s in range(args.first_seed, args.first_seed + (args.headline_seeds if headline
+                                                           else args.seeds)):
+            jobs = _jobs(args, f, tuned)
+            if headline and s >= args.seeds and args.headline_methods:  # the extra seeds
+                jobs = [j for j in jobs if j[2][1] in args.headline_methods]
+            groups.append((f, s, jobs))
+    return groups
 
 
 def _slug(name):
@@ -363,10 +378,7 @@ def bench_accuracy(args):
                      f"regime {args.regime}: pass --tuning results/tuning_{args.regime}.json")
         tuned = tuning["best"]
     root, backbone = _prepare(args)
-    groups = [(f, s, _jobs(args, f, tuned)) for f in args.fractions
-              for s in range(args.first_seed, args.first_seed + (
-                  args.headline_seeds if f == args.ablation_fraction else args.seeds))]
-    runs = _run_groups(args, root, backbone, groups, t0)
+    runs = _run_groups(args, root, backbone, _accuracy_groups(args, tuned), t0)
     rows = []
     for name in dict.fromkeys(r["name"] for r in runs):
         for fraction in args.fractions:
@@ -427,9 +439,11 @@ def _paired(runs, rows, fraction):
     seeds = sorted(s for n, s in acc if n == "skd" and (best, s) in acc)
     diffs = [acc["skd", s] - acc[best, s] for s in seeds]
     mean, std = _mean_std(diffs)
+    ci = plots.interval(diffs)  # the paired 95% t-interval: a claim needs it to exclude zero
     print(f"\nSKD - {best} (the best other method), video accuracy, {fraction:g} of the labels, "
-          f"seed by seed: {', '.join(f'{d:+.3f}' for d in diffs)}; mean {mean:+.3f} +- {std:.3f}; "
-          f"SKD leads on {sum(d > 0 for d in diffs)} of {len(diffs)} seeds")
+          f"seed by seed: {', '.join(f'{d:+.3f}' for d in diffs)}; mean {mean:+.3f} +- {std:.3f}, "
+          f"95% CI [{ci['lo']:+.3f}, {ci['hi']:+.3f}]; SKD leads on "
+          f"{sum(d > 0 for d in diffs)} of {len(diffs)} seeds")
     return dict(best=best, seeds=seeds, diffs=diffs, mean=mean, std=std,
                 skd_leads=sum(d > 0 for d in diffs))
 
@@ -463,6 +477,11 @@ def main(argv=None):
     a.add_argument("--fractions", type=float, nargs="+", default=[0.1, 0.2, 1.0])
     a.add_argument("--seeds", type=int, default=3, help="seeds at the other fractions")
     a.add_argument("--headline-seeds", type=int, default=5, help="seeds at --ablation-fraction")
+    a.add_argument("--headline-methods", nargs="+", choices=METHODS,
+                   help="only these methods (paper and tuned rows, and SKD's ablations and "
+                        "variants with skd) train the headline seeds from --seeds on, e.g. SKD "
+                        "and the two best baselines (default: every method)")
+    a.add_argument("--no-ablations", action="store_true", help="no SKD ablation rows")
     a.add_argument("--ablation-fraction", type=float, default=0.2,
                    help="label fraction of the ablation table and of --headline-seeds")
     a.add_argument("--set-seed", type=int, default=0,

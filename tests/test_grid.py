@@ -177,13 +177,31 @@ def test_tune_runs_each_setting_and_picks_the_best(tmp_path):
 def test_jobs_add_a_tuned_row_only_where_tuning_moved_the_weight():
     import types
     args = types.SimpleNamespace(methods=["kd", "at", "skd"], ablation_fraction=0.2,
-                                 skd_variant=[])
+                                 skd_variant=[], no_ablations=False)
     tuned = {"kd": ["--lambda-kd", "1"], "at": ["--at-weight", "10"]}  # kd: the paper's value
     names = [n for n, _, _ in grid._jobs(args, 0.1, tuned)]
     assert names == ["kd", "at", "skd", "at (tuned)"]
     assert grid._jobs(args, 0.1, tuned)[3] == ("at (tuned)", "tuned",
                                                ["--method", "at", "--at-weight", "10"])
     assert len(grid._jobs(args, 0.2, tuned)) == 4 + len(grid.ABLATIONS)
+    args.no_ablations = True
+    assert len(grid._jobs(args, 0.2, tuned)) == 4
+
+
+def test_headline_seeds_beyond_seeds_train_the_headline_methods_only():
+    import types
+    args = types.SimpleNamespace(methods=["kd", "at", "skd"], ablation_fraction=0.2,
+                                 skd_variant=[], no_ablations=True, fractions=[0.2, 1.0],
+                                 seeds=2, headline_seeds=4, first_seed=0,
+                                 headline_methods=["skd", "at"])
+    tuned = {"at": ["--at-weight", "10"]}
+    groups = {(f, s): [n for n, _, _ in jobs] for f, s, jobs in grid._accuracy_groups(args, tuned)}
+    every = ["kd", "at", "skd", "at (tuned)"]
+    assert groups == {(0.2, 0): every, (0.2, 1): every, (0.2, 2): ["at", "skd", "at (tuned)"],
+                      (0.2, 3): ["at", "skd", "at (tuned)"], (1.0, 0): every, (1.0, 1): every}
+    args.first_seed, args.headline_methods = 3, None  # a second call on later seeds; every method
+    assert [(f, s) for f, s, _ in grid._accuracy_groups(args, tuned)] == [
+        (0.2, 3), (0.2, 4), (0.2, 5), (0.2, 6), (1.0, 3), (1.0, 4)]
 
 
 def test_regime_c_trains_with_the_real_data_sets_recipe(tmp_path):
