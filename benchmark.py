@@ -267,26 +267,58 @@ def bench_throughput(args):
     h = data.DATASETS["hmdb51"]
     T, stride, resize, crop, B = args.clip_len, h["frame_stride"], args.resize, args.crop, args.batch
     K = h["num_classes"]
-    torch.manual_seed(0)
-    teacher = freeze(build_model(cascade[0], K)).to(device)
-    distiller = Distiller(build_model(cascade[-1], K), teacher, "skd", Args(), T, crop).to(device)
-    opt = torch.optim.SGD([q for q in distiller.parameters() if q.requires_grad], lr=1e-3,
-                          momentum=0.9)
     labels = dict(labels=torch.randint(0, K, (B,)), pl_targets=torch.zeros(B, K),
                   pl_weights=torch.zeros(B), pl_keep=torch.zeros(B, dtype=torch.bool))
     labels = {k: v.to(device) for k, v in labels.items()}
+    fixed = torch.randn(B, 3, T, crop, crop)  # (B, 3, T, S, S)
+    fixed8 = torch.randint(0, 256, (B, 3, T, crop, crop), dtype=torch.uint8)  # (B, 3, T, S, S)
 
-    def step(x):  # one training step on clips x (B, 3, T, S, S), float or uint8
-        x = x.to(device, non_blocking=True)
-        if x.dtype == torch.uint8:  # the uint8 hand-over: the model input is made on the device
-            x = clips.to_model_input(x)
-        if cuda:
-            x = x.contiguous(memory_format=torch.channels_last_3d)
-        with torch.autocast(device.type, torch.bfloat16, enabled=args.amp):
-            loss = distiller(x, labels, S + 1, 1.0)["loss"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+    def make_step(channels_last=cuda, compiled=False):
+        """One training step on clips x (B, 3, T, S, S), float or uint8, as train.py runs it
+        (models and clips channels_last_3d on CUDA), or with one lever changed; the models are
+        built from seed 0 each time. -> (step, the teacher's and the student's logits on `fixed`
+        before any step, float32, for the levers' agreement check)."""
+        torch.manual_seed(0)
+        fmt = torch.channels_last_3d if channels_last else torch.contiguous_format
+        teacher = freeze(build_model(cascade[0], K)).to(device, memory_format=fmt)
+        student = build_model(cascade[-1], K).to(device, memory_format=fmt)
+        if compiled:  # the frozen teacher's forward, which Distiller calls, compiled once
+            teacher.forward_substages = torch.compile(teacher.forward_substages)
+        distiller = Distiller(student, teacher, "skd", Args(), T, crop).to(device)
+        opt = torch.optim.SGD([q for q in distiller.parameters() if q.requires_grad], lr=1e-3,
+                              momentum=0.9)
+
+        def model_input(x):
+            x = x.to(device, non_blocking=True)
+            if x.dtype == torch.uint8:  # the uint8 hand-over: the model input made on the device
+                x = clips.to_model_input(x)
+            return x.contiguous(memory_format=fmt)
+
+        def step(x):
+            with torch.autocast(device.type, torch.bfloat16, enabled=args.amp):
+                loss = distiller(model_input(x), labels, S + 1, 1.0)["loss"]
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+        student.eval()  # the logits without updating BatchNorm's running statistics
+        with torch.no_grad(), torch.autocast(device.type, torch.bfloat16, enabled=args.amp):
+            x = model_input(fixed)
+            logits = [teacher.head(teacher.forward_substages(x, S)[-1]).float(),
+                      student(x).float()]
+        student.train()
+        return step, logits
+
+    # train.py's step (cudnn.benchmark on CUDA, as train.py sets it), then the same step with one
+    # lever changed: each kept in train.py only if faster with logits within bf16's tolerance
+    torch.backends.cudnn.benchmark = cuda
+    step, reference = make_step()
+    levers = {"step, contiguous (no channels_last_3d)" if cuda else "step, channels_last_3d":
+              dict(channels_last=not cuda)}  # the other memory format than train.py's
+    if cuda:
+        levers["step, cudnn.benchmark off"] = dict(benchmark=False)
+    if args.compile:
+        levers["step, teacher compiled (torch.compile)"] = dict(compiled=True)
 
     def timed(batches, run):  # clips per second over `args.steps` batches after the warm-up
         for i, x in enumerate(batches):
@@ -311,17 +343,24 @@ def bench_throughput(args):
     # The arithmetic of one step, per clip: the teacher's forward, and the student's forward and
     # backward (about twice the forward: gradients of activations and of weights); a
     # multiply-accumulate is 2 FLOPs; connectors and losses are left out (under 1%).
-    gmacs = dict(teacher=count_flops(teacher, T, crop, crop),
-                 student=count_flops(distiller.student, T, crop, crop))
+    gmacs = {role: count_flops(build_model(arch, K), T, crop, crop)
+             for role, arch in (("teacher", cascade[0]), ("student", cascade[-1]))}
     flop_per_clip = 2e9 * (gmacs["teacher"] + 3 * gmacs["student"])
     peak = args.peak_tflops or next((v for k, v in BF16_PEAK_TFLOPS.items()
                                      if cuda and k in torch.cuda.get_device_name()), None)
 
-    fixed = torch.randn(B, 3, T, crop, crop)  # (B, 3, T, S, S)
-    fixed8 = torch.randint(0, 256, (B, 3, T, crop, crop), dtype=torch.uint8)  # (B, 3, T, S, S)
     rows = [dict(what="step", clips_per_s=timed((fixed for _ in iter(int, 1)), step)),
             dict(what="step, uint8 input", clips_per_s=timed((fixed8 for _ in iter(int, 1)),
                                                                step))]
+    for what, lever in levers.items():
+        torch.backends.cudnn.benchmark = lever.pop("benchmark", cuda)
+        other, logits = make_step(**lever)
+        # agreement: the largest logit difference from train.py's step, relative to the largest
+        # logit, teacher and student; bf16 keeps 8 significant bits (2^-8 = 0.4%)
+        rows.append(dict(what=what, clips_per_s=timed((fixed for _ in iter(int, 1)), other),
+                         logit_rel_diff=max(float((a - b).abs().max() / b.abs().max())
+                                            for a, b in zip(logits, reference))))
+    torch.backends.cudnn.benchmark = cuda
     handovers = {"": False, ", uint8 hand-over": True}  # row name suffix: uint8
     with tempfile.TemporaryDirectory() as tmp:
         paths = ucf_like_videos(tmp, args.videos, frames=args.frames)["avi"]
@@ -352,6 +391,13 @@ def bench_throughput(args):
         share = f" {r['tflops'] / peak:.1%} |" if peak and r["tflops"] is not None else (
             " |" if peak else "")
         print(f"| {r['what']} | {r['clips_per_s']:.1f} | {flops} |{share}")
+    print("\nLevers of the step (the same step, one setting changed; logits of the teacher and the "
+          "student before training, largest difference relative to the largest logit)\n"
+          "| lever | clips / s | vs train.py's step | logit difference |\n|---|---|---|---|")
+    for r in rows:
+        if "logit_rel_diff" in r:
+            print(f"| {r['what']} | {r['clips_per_s']:.1f} | "
+                  f"{r['clips_per_s'] / rows[0]['clips_per_s']:.2f}x | {r['logit_rel_diff']:.1e} |")
     print(f"\ntorch.profiler, {args.steps} steps of 'both, AVI originals, uint8 hand-over': the GPU "
           f"was busy {busy:.1%} of the wall time" if busy is not None else
           f"\ntorch.profiler, {args.steps} steps of 'both, AVI originals, uint8 hand-over' "
@@ -456,6 +502,9 @@ def main(argv=None):
     t.add_argument("--steps", type=int, default=20, help="timed batches")
     t.add_argument("--warmup", type=int, default=3, help="untimed batches")
     t.add_argument("--amp", action="store_true", help="bf16 autocast (CUDA only)")
+    t.add_argument("--compile", action="store_true",
+                   help="also time the step with the frozen teacher under torch.compile (its "
+                        "first steps compile, for a minute or more)")
     t.add_argument("--peak-tflops", type=float, help="the device's dense bf16 peak, TFLOP/s "
                    "(default: the data sheet's for H100, H200, A100)")
     t.add_argument("--device", default="auto", choices=["auto", "cpu"])

@@ -40,13 +40,18 @@ def run_benchmark(tmp_path, *args):
 def test_throughput_benchmark_reports_loader_step_and_both_for_each_hand_over_on_the_cpu(tmp_path):
     out = run_benchmark(tmp_path, "throughput", "--workers", "1", "--batch", "2", "--steps", "2",
                         "--warmup", "1", "--clip-len", "4", "--resize", "36", "--crop", "32",
-                        "--videos", "2", "--frames", "30", "--device", "cpu")
+                        "--videos", "2", "--frames", "30", "--device", "cpu", "--compile")
     with open(tmp_path / "results" / "throughput.json") as f:
         result = json.load(f)
     names = [r["what"] for r in result["rows"]]
     loaders = [f"{what}, {kind}{handover}" for kind in ("AVI originals", "prepared copy")
                for handover in ("", ", uint8 hand-over") for what in ("loader", "both")]
-    assert names == ["step", "step, uint8 input"] + loaders
+    assert names == ["step", "step, uint8 input", "step, channels_last_3d",
+                     "step, teacher compiled (torch.compile)"] + loaders
+    # the levers: the same models (seed 0), so the logits agree to float32 rounding on the CPU
+    levers = [r for r in result["rows"] if "logit_rel_diff" in r]
+    assert len(levers) == 2 and all(0 <= r["logit_rel_diff"] < 1e-4 for r in levers), levers
+    assert "| step, channels_last_3d | " in out and "| lever | clips / s |" in out
     assert all(r["clips_per_s"] > 0 for r in result["rows"])
     assert result["device"].startswith("CPU") and not result["amp"]
     assert out.count("-bound (the loader gives") == 4  # a verdict per kind of video, hand-over
