@@ -166,7 +166,8 @@ class Distiller(nn.Module):
             zs, batch["pl_targets"], batch["pl_weights"], batch["pl_keep"])
         m = self.method if teacher is not None else "ce"
         if m in ("kd", "takd", "skd"):
-            terms["kd"] = cfg.lambda_kd * kd_loss(zs, zt, cfg.tau)  # Hinton, 'batchmean' * tau^2
+            weight = cfg.lambda_kd * ((1 - progress) if cfg.kd_anneal else 1)  # progress in (0, 1]
+            terms["kd"] = weight * kd_loss(zs, zt, cfg.tau)  # Hinton, 'batchmean' * tau^2
         elif m == "dkd":  # warm-up: linear over the first 20/240 of the link, step by step
             # the target class: the given label, or the teacher's prediction for unlabelled videos
             target = torch.where(labels >= 0, labels, zt.argmax(1))  # (B,)

@@ -54,6 +54,9 @@ class Args:
     tau_f: float = arg(4.0, "feature temperature of Eq. D")
     gamma: float = arg(1.0, "weight of Eq. C inside L_sub (Sec. 2c)")
     lambda_kd: float = arg(1.0, "weight of the KD term (Sec. 6)")
+    kd_anneal: bool = arg(False, "the KD term's weight falls linearly from --lambda-kd to 0 over "
+                          "the link's steps: the student leans on the teacher early and on the "
+                          "labels late (a smooth form of Cho and Hariharan's early-stopped KD)")
     lambda_feat: float = arg(1.0, "weight of the balanced substage losses (Sec. 6)")
     lambda_hyb: float = arg(1.0, "weight of the hybrid-path KD term (Sec. 3)")
     # -- the baselines' weights (Sec. 7): their papers' defaults as mdistiller reproduces them;

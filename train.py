@@ -509,7 +509,7 @@ def train_link(run, link, student, teacher, pl, epochs, train_set, test_videos, 
             batch = dict(labels=pl_dev["labels"][idx], pl_targets=pl_dev["targets"][idx],
                          pl_weights=pl_dev["weights"][idx], pl_keep=pl_dev["keep"][idx])
             with torch.autocast(device.type, torch.bfloat16, enabled=a.amp):
-                terms = model(x, batch, phase, (step + 1) / total)  # progress: DKD
+                terms = model(x, batch, phase, (step + 1) / total)  # progress: DKD, --kd-anneal
             # the first step of the epoch with a non-finite loss, kept on the device and read
             # at the next progress line (always at the epoch's last step, so before its checkpoint
             # is written): reading the loss at every step would make the host wait for the GPU.

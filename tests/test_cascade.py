@@ -443,6 +443,24 @@ def test_dkd_warmup_ramps_per_step_over_its_share_of_the_link():
     assert d(x, batch, S + 1, 1 / 12)["dkd"].item() == pytest.approx(full, rel=1e-6)
 
 
+@pytest.mark.parametrize("method", ["kd", "skd"])
+def test_kd_anneal_scales_the_kd_term_by_the_share_of_the_link_left(method):
+    """--kd-anneal: lambda_kd * (1 - progress); without it the weight does not move."""
+    x, batch = clips(), make_batch()
+    plain, anneal = make_distiller(method), make_distiller(method, kd_anneal=True)
+    for d in (plain, anneal):  # logits of order 1, the same in both: a KD term well above 0
+        torch.manual_seed(2)
+        for m in (d.student, d.teacher):
+            torch.nn.init.normal_(m.fc.weight, 0.0, 1.0)
+        d.eval()
+    full = plain(x, batch, S + 1, 0.3)["kd"].item()
+    assert full > 1e-3 and plain(x, batch, S + 1, 0.9)["kd"].item() == full
+    for progress in (0.25, 0.6):
+        assert anneal(x, batch, S + 1, progress)["kd"].item() == pytest.approx(
+            (1 - progress) * full, rel=1e-6)
+    assert anneal(x, batch, S + 1, 1.0)["kd"].item() == 0.0  # the link's last step: labels only
+
+
 # ------------------------------------------------------------------------------- the cascade
 ARCHS = ["r3d18_w0.5", "r3d10_w0.25", "r3d10_w0.125"]
 
