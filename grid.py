@@ -330,7 +330,8 @@ def bench_tune(args):
              **({"skd": SKD_CHECKS} if "skd" in args.methods else {})}
     for m, settings in grids.items():
         for flags in settings:
-            rs = [r for r in runs if r["name"] == " ".join([m] + flags)]
+            rs = sorted((r for r in runs if r["name"] == " ".join([m] + flags)),
+                        key=lambda r: r["seed"])  # per_seed in seed order, whichever ran first
             (acc, std), gflops = _mean_std([r["video_acc"] for r in rs]), rs[0]["gflops"]
             default = settings[0] if m == "skd" else settings[1]  # SKD's, or the paper's value
             rows.append(dict(method=m, flags=flags, default=flags == default,
