@@ -503,6 +503,8 @@ def main(argv=None):
         args.extra_test = 0  # the tuning sets keep the size they were tuned at
     elif args.extra_test is None:  # --quick: a smoke test, not a report
         args.extra_test = 0 if args.set_seed == 1 or args.quick else EXTRA_TEST
+    if args.extra_test < 0:
+        p.error(f"--extra-test must be >= 0 (extra test videos per class), got {args.extra_test}")
     if args.epochs is None:
         args.epochs = REGIMES[args.regime]["epochs"]
     if args.teacher_epochs is None:

@@ -223,3 +223,10 @@ def test_regime_c_trains_with_the_real_data_sets_recipe(tmp_path):
                               synthetic_preset["weight_decay"], synthetic_preset["batch_size"])
             assert a.clip_len == synthetic_preset["clip_len"]
             assert grid.REGIMES[regime]["epochs"] == synthetic_preset["epochs"]
+
+
+def test_negative_extra_test_is_one_error_line(capsys):
+    with pytest.raises(SystemExit) as e:
+        grid.main(["accuracy", "--quick", "--extra-test", "-1"])
+    assert e.value.code == 2
+    assert "error: --extra-test must be >= 0" in capsys.readouterr().err
