@@ -203,7 +203,8 @@ class Distiller(nn.Module):
             with torch.set_grad_enabled(torch.is_grad_enabled() and not frozen):
                 phi_a = self.connectors[i](a) if not cfg.no_dist else None  # (B, C_i^t, T_i, H_i, W_i)
                 sub = substage_loss(a, phi_a, b, cfg.gamma, use_dist=not cfg.no_dist,
-                                    use_corr=not cfg.no_corr, tau_f=cfg.tau_f)["total"]
+                                    use_corr=not cfg.no_corr, tau_f=cfg.tau_f,
+                                    kind=cfg.substage_loss)["total"]
             terms[f"sub{i + 1}"] = sub.detach()
             losses.append(sub)
         return losses

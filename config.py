@@ -80,6 +80,8 @@ class Args:
     freeze_earlier: bool = arg(False, "phases 1..S train only the newest substage")
     no_corr: bool = arg(False, "drop the correlation loss, Eq. C")
     no_dist: bool = arg(False, "drop the feature-distribution loss, Eq. D")
+    substage_loss: str = arg("cwd", "the loss of a substage that compares connected maps: cwd = "
+                             "Eq. D, mse = FitNets' regression hint (a variant, METHOD.md Sec. 10)")
     plain_sum: bool = arg(False, "sum the substage losses without the running-mean balancing")
     no_cascade: bool = arg(False, "distil the student straight from the teacher")
     no_pseudo: bool = arg(False, "no pseudo-labels for the unlabelled videos (Sec. 5)")
@@ -197,6 +199,8 @@ def fill_defaults(a):
     at_substages = a.at_substages.split(",")
     if not at_substages or any(i not in [str(k) for k in range(1, S + 1)] for i in at_substages):
         fail(f"--at-substages takes substages 1..{S}, comma-separated, got '{a.at_substages}'")
+    if a.substage_loss not in ("cwd", "mse"):
+        fail(f"--substage-loss takes cwd or mse, got '{a.substage_loss}'")
     if a.method == "skd" and a.no_corr and a.no_dist:
         fail("--no-corr with --no-dist leaves SKD no substage loss; use --method kd instead")
     for path in (a.teacher_weights or "").split(","):

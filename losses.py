@@ -255,17 +255,26 @@ def cwd_loss(fs_connected, ft, tau_f=4.0):
 
 
 # L_sub,i = L_dist,i + gamma * L_corr,i                                                     (Sec. 2c)
-def substage_loss(fs, fs_connected, ft, gamma=1.0, use_dist=True, use_corr=True, tau_f=4.0):
+def substage_loss(fs, fs_connected, ft, gamma=1.0, use_dist=True, use_corr=True, tau_f=4.0,
+                  kind="cwd"):
     """Sec. 2c, the loss of one substage. Returns {'dist', 'corr', 'total'} (scalars).
 
     fs (B, Cs, ...) raw student map, for Eq. C (dimension-free); fs_connected = phi(fs) (B, Ct, ...),
-    for Eq. D (may be None when use_dist is False); ft (B, Ct, ...). A switched-off term is reported
-    as a zero tensor without graph so that logging code can treat every key alike.
+    for Eq. D (may be None when use_dist is False); ft (B, Ct, ...). kind 'mse' puts FitNets' hint
+    where Eq. D stands (a variant, METHOD.md Sec. 10). A switched-off term is reported as a zero
+    tensor without graph so that logging code can treat every key alike.
     """
     if not (use_dist or use_corr):
         raise ValueError("substage_loss: use_dist and use_corr are both off; nothing to distil")
+    if kind not in ("cwd", "mse"):
+        raise ValueError(f"substage_loss: kind is 'cwd' or 'mse', got '{kind}'")
     zero = fs.new_zeros(())
-    dist = cwd_loss(fs_connected, ft, tau_f) if use_dist else zero  # Eq. D
+    if not use_dist:
+        dist = zero
+    elif kind == "cwd":
+        dist = cwd_loss(fs_connected, ft, tau_f)  # Eq. D
+    else:
+        dist = fitnet_loss(fs_connected, ft)
     corr = corr_loss(fs, ft) if use_corr else zero  # Eq. C
     return {"dist": dist, "corr": corr, "total": dist + gamma * corr}
 

@@ -330,6 +330,22 @@ def test_feature_switches_still_train_the_prefix(switch):
     assert connector_trained(d, 1) == (switch == "no_corr")
 
 
+def test_substage_loss_mse_trains_the_same_parts_with_the_hint_as_l_sub():
+    """--substage-loss mse: the raw L_sub of each substage is FitNets' MSE + Eq. C, and, like
+    Eq. D, the hint is a path to the connectors."""
+    plain, mse = make_distiller(plain_sum=True), make_distiller(plain_sum=True, substage_loss="mse")
+    x, batch = clips(), make_batch()
+    with torch.no_grad():
+        ft = plain.teacher.forward_substages(x, 2)
+        fs = plain.student.forward_substages(x, 2)
+    want = sum(losses.fitnet_loss(mse.connectors[i](fs[i]), ft[i]) + losses.corr_loss(fs[i], ft[i])
+               for i in range(2))
+    terms = grads_after(mse, 2)
+    assert terms["feat"].item() == pytest.approx(want.item(), rel=1e-5)
+    assert terms["feat"].item() != pytest.approx(grads_after(plain, 2)["feat"].item(), rel=1e-3)
+    assert connector_trained(mse, 1) and substage_trained(mse, 2) and not substage_trained(mse, 3)
+
+
 def test_balanced_first_step_is_one_per_substage_plain_sum_is_raw():
     terms = make_distiller()(clips(), make_batch(), 3, 1.0)
     assert terms["feat"].item() == pytest.approx(3.0, rel=1e-5)  # each Lhat = L / L at first sight

@@ -287,6 +287,15 @@ def test_substage_loss_terms_and_switches():
         substage_loss(fs, fc, ft, use_dist=False, use_corr=False)
 
 
+def test_substage_loss_mse_puts_the_fitnets_hint_where_eq_d_stands():
+    fs, fc, ft = feats(C=2), feats(C=4), feats(C=4)
+    out = substage_loss(fs, fc, ft, gamma=0.3, kind="mse")
+    assert torch.allclose(out["dist"], fitnet_loss(fc, ft))
+    assert torch.allclose(out["total"], fitnet_loss(fc, ft) + 0.3 * out["corr"])
+    with pytest.raises(ValueError, match="kind"):
+        substage_loss(fs, fc, ft, kind="l1")
+
+
 # --------------------------------------------------------------------- properties of all losses
 @pytest.mark.parametrize("name,fn,_", FEATURE_LOSSES)
 def test_feature_loss_zero_with_zero_gradient_when_student_is_teacher(name, fn, _):
