@@ -8,7 +8,8 @@ tuned on a separate tuning set and a cache that reuses a finished run only for t
 
 METHOD.md Sec. 7 (the baselines) and Sec. 8 (clip and video accuracy). Results go to
 results/tuning.json, results/accuracy.json (every run with its key and every model's accuracy;
-regimes b and c: tuning_<regime>.json, accuracy_<regime>.json) and the Markdown tables printed
+regimes b and c: tuning_<regime>.json, accuracy_<regime>.json; a grid on the tuning set:
+set1_accuracy*.json) and the Markdown tables printed
 at the end; runs live in results/runs/ (not kept in git). `accuracy` then redraws the report's
 figures (plots.py).
 """
@@ -355,6 +356,32 @@ def bench_tune(args):
         seeds=args.seeds, minutes=(time.time() - t0) / 60, bench=BENCH, args=vars(args)))
 
 
+def _tuned_weights(args):
+    """{method: its tuned flags} from --tuning (absent file: none), after checking that it fits:
+    the same regime, and another set than this one unless --check-on-tuning-set says this is the
+    tuning set on purpose (to compare orderings at another budget, never to report)."""
+    if not os.path.isfile(args.tuning):
+        return {}
+    with open(args.tuning) as f:
+        tuning = json.load(f)
+    if tuning["set_seed"] == args.set_seed and not args.check_on_tuning_set:
+        sys.exit(f"error: {args.tuning} was tuned on --set-seed {args.set_seed}, the set "
+                 "reported here: tune on another set (python grid.py tune), or pass "
+                 "--check-on-tuning-set to compare orderings on the tuning set itself")
+    if tuning["regime"] != args.regime:
+        sys.exit(f"error: {args.tuning} was tuned on regime {tuning['regime']}, this is "
+                 f"regime {args.regime}: pass --tuning results/tuning_{args.regime}.json")
+    return tuning["best"]
+
+
+def _accuracy_file(args):
+    """results/<name>.json of an accuracy grid: accuracy.json for regime a's reported set,
+    accuracy_<regime>.json for the others; a grid on another set (the tuning set) writes
+    set<seed>_accuracy*.json, which never replaces a report and which plots.py does not draw."""
+    name = "accuracy" + ("" if args.regime == "a" else f"_{args.regime}")
+    return name if args.set_seed == 0 else f"set{args.set_seed}_{name}"
+
+
 def bench_accuracy(args):
     """Every --method (paper weights, and tuned where results/tuning.json chose otherwise), then
     SKD with each part removed, with the same budget, data and labels.
@@ -368,17 +395,7 @@ def bench_accuracy(args):
     train.py; its folder is results/runs/<simulated set>/p<fraction>_s<seed>/<name>.
     """
     t0 = time.time()
-    tuned = {}
-    if os.path.isfile(args.tuning):
-        with open(args.tuning) as f:
-            tuning = json.load(f)
-        if tuning["set_seed"] == args.set_seed:
-            sys.exit(f"error: {args.tuning} was tuned on --set-seed {args.set_seed}, the set "
-                     "reported here: tune on another set (python grid.py tune)")
-        if tuning["regime"] != args.regime:
-            sys.exit(f"error: {args.tuning} was tuned on regime {tuning['regime']}, this is "
-                     f"regime {args.regime}: pass --tuning results/tuning_{args.regime}.json")
-        tuned = tuning["best"]
+    tuned = _tuned_weights(args)
     root, backbone = _prepare(args)
     runs = _run_groups(args, root, backbone, _accuracy_groups(args, tuned), t0)
     rows = []
@@ -419,8 +436,7 @@ def bench_accuracy(args):
     trained = sum(r["seconds"] for r in runs) / 60
     print(f"\nwall time of this call {minutes:.1f} min (finished runs in results/runs are reused); "
           f"the {len(runs)} runs took {trained:.0f} process-minutes in all, {args.jobs} at a time")
-    suffix = "" if args.regime == "a" else f"_{args.regime}"  # one results file per regime
-    save_result("accuracy" + suffix, dict(rows=rows, runs=runs, paired=paired, tuned=tuned,
+    save_result(_accuracy_file(args), dict(rows=rows, runs=runs, paired=paired, tuned=tuned,
                                           args=vars(args), bench=BENCH, minutes=minutes,
                                           run_minutes=trained))
     try:  # the report's figures, redrawn from results/*.json; matplotlib is optional
@@ -490,6 +506,9 @@ def main(argv=None):
                    help="seed of the simulated set reported (tuning used --set-seed 1)")
     a.add_argument("--tuning", default="results/tuning.json",
                    help="the tuned baseline settings (python grid.py tune); absent: none")
+    a.add_argument("--check-on-tuning-set", action="store_true",
+                   help="allow --tuning on the set it was tuned on: to compare the methods' "
+                        "ordering at another budget (--epochs) there, never to report")
     a.add_argument("--extra-test", type=int,
                    help="videos per class added to the test split only (default: %d on a "
                         "reported set, 0 on the tuning set --set-seed 1 and with --quick): "

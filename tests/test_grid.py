@@ -13,6 +13,7 @@ import torch
 import config
 import data
 import grid
+import plots
 import synthetic
 import train
 
@@ -231,3 +232,31 @@ def test_negative_extra_test_is_one_error_line(capsys):
         grid.main(["accuracy", "--quick", "--extra-test", "-1"])
     assert e.value.code == 2
     assert "error: --extra-test must be >= 0" in capsys.readouterr().err
+
+
+def test_tuned_weights_refuse_the_tuning_set_unless_checking_an_ordering(tmp_path, capsys):
+    """--tuning on the set it was tuned on is refused with one error line, unless
+    --check-on-tuning-set; such a grid writes set<seed>_accuracy*.json, never a report's file."""
+    import types
+    path = tmp_path / "tuning_c.json"
+    path.write_text(json.dumps(dict(set_seed=1, regime="c", best={"kd": ["--lambda-kd", "4"]})))
+    args = types.SimpleNamespace(tuning=str(path), set_seed=1, regime="c",
+                                 check_on_tuning_set=False)
+    with pytest.raises(SystemExit) as e:
+        grid._tuned_weights(args)
+    assert str(e.value).startswith("error: ") and "--check-on-tuning-set" in str(e.value)
+    args.check_on_tuning_set = True
+    assert grid._tuned_weights(args) == {"kd": ["--lambda-kd", "4"]}
+    assert grid._accuracy_file(args) == "set1_accuracy_c"
+    args.regime = "a"
+    with pytest.raises(SystemExit, match="regime c"):
+        grid._tuned_weights(args)  # another regime's weights: refused even when checking
+    args.set_seed, args.check_on_tuning_set = 0, False
+    assert grid._accuracy_file(args) == "accuracy"
+    args.regime = "b"
+    assert grid._accuracy_file(args) == "accuracy_b"
+    args.tuning = str(tmp_path / "none")
+    assert grid._tuned_weights(args) == {}
+    for name in ("accuracy.json", "accuracy_b.json", "set1_accuracy_c.json"):
+        (tmp_path / name).write_text("{}")
+    assert plots.regimes(str(tmp_path)) == {"a": "accuracy", "b": "accuracy_b"}
