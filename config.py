@@ -17,6 +17,7 @@ import torch
 
 import data
 from cascade import METHODS, S
+from losses import SUBSTAGE_LOSSES
 from models import parse_arch
 
 
@@ -199,8 +200,8 @@ def fill_defaults(a):
     at_substages = a.at_substages.split(",")
     if not at_substages or any(i not in [str(k) for k in range(1, S + 1)] for i in at_substages):
         fail(f"--at-substages takes substages 1..{S}, comma-separated, got '{a.at_substages}'")
-    if a.substage_loss not in ("cwd", "mse"):
-        fail(f"--substage-loss takes cwd or mse, got '{a.substage_loss}'")
+    if a.substage_loss not in SUBSTAGE_LOSSES:
+        fail(f"--substage-loss takes {' or '.join(SUBSTAGE_LOSSES)}, got '{a.substage_loss}'")
     if a.method == "skd" and a.no_corr and a.no_dist:
         fail("--no-corr with --no-dist leaves SKD no substage loss; use --method kd instead")
     for path in (a.teacher_weights or "").split(","):

@@ -254,6 +254,10 @@ def cwd_loss(fs_connected, ft, tau_f=4.0):
     return tau_f**2 * F.kl_div(log_p_s, log_p_t, reduction="batchmean", log_target=True)
 
 
+# the loss of a substage between connected maps: Eq. D (the default), or FitNets' hint (a variant)
+SUBSTAGE_LOSSES = ("cwd", "mse")
+
+
 # L_sub,i = L_dist,i + gamma * L_corr,i                                                     (Sec. 2c)
 def substage_loss(fs, fs_connected, ft, gamma=1.0, use_dist=True, use_corr=True, tau_f=4.0,
                   kind="cwd"):
@@ -266,8 +270,8 @@ def substage_loss(fs, fs_connected, ft, gamma=1.0, use_dist=True, use_corr=True,
     """
     if not (use_dist or use_corr):
         raise ValueError("substage_loss: use_dist and use_corr are both off; nothing to distil")
-    if kind not in ("cwd", "mse"):
-        raise ValueError(f"substage_loss: kind is 'cwd' or 'mse', got '{kind}'")
+    if kind not in SUBSTAGE_LOSSES:
+        raise ValueError(f"substage_loss: kind is one of {SUBSTAGE_LOSSES}, got '{kind}'")
     zero = fs.new_zeros(())
     if not use_dist:
         dist = zero
