@@ -479,7 +479,7 @@ def bench_frames(args):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="benchmark", required=True)
     d = sub.add_parser("data", help="clips per CPU-second of the loader, and of alternatives")
     d.add_argument("--videos", type=int, default=6, help="UCF101-like videos of each container")

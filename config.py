@@ -117,7 +117,9 @@ class Args:
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description="Train and evaluate one run: the SKD cascade of "
+                                "METHOD.md (teacher -> assistant -> student) or a baseline "
+                                "(--method), on the simulated set, HMDB51 or UCF101.")
     for f in fields(Args):
         name = "--" + f.name.replace("_", "-")
         help = f.metadata["help"].replace("%", "%%")  # argparse formats help with %

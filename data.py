@@ -430,7 +430,7 @@ def load_split(path, videos=None, num_classes=None):
 # Command line
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--make-synthetic", metavar="DIR", help="write the simulated data set to DIR")
     p.add_argument("--classes", type=int, default=SYNTHETIC_DEFAULTS["classes"],
                    help=f"number of motion classes, at most {len(MOTIONS)}")

@@ -467,7 +467,7 @@ def _paired(runs, rows, fraction):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="grid", required=True)
     grid = argparse.ArgumentParser(add_help=False)  # shared by `accuracy` and `tune`
     grid.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)

@@ -446,7 +446,7 @@ def _save(plt, fig, path):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="what", required=True)
     for name, text in (("summary", "print the summary table (no matplotlib needed)"),
                        ("results", "draw results/*.png from results/*.json")):

@@ -465,7 +465,7 @@ def bench_rehearsal(a):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     h = data.DATASETS["hmdb51"]
     p.add_argument("--root", default="data/hmdb51_rehearsal",
                    help="the tree (HMDB51's layout): generated once, then reused")

@@ -3,7 +3,7 @@
 argparse formats each help string with `%`, so a bare "60%" in a help text crashes `--help`
 with a traceback (it once did in train.py). Each entry point's help is printed here and checked
 for every flag it should list; the flag lists are written out below, not read from the parsers,
-so a flag that disappears from the help is noticed. `python train.py --help` also runs as a
+so a flag that disappears from the help is noticed; the description above them must be whole. `python train.py --help` also runs as a
 real command, exactly as a user types it.
 """
 import subprocess
@@ -66,6 +66,9 @@ def test_help_lists_every_flag(name, capsys):
     missing = [f for f in flags if f not in out]
     assert not missing, f"{name} --help does not list {missing}"
     assert "%%" not in out  # an escaped percent prints as one
+    if not argv:  # a whole description: train.py's once stopped mid-sentence ("..., the")
+        description = out.split("\n\n")[1]
+        assert description[-1] in ".)", f"{name} --help description is cut: {description!r}"
 
 
 def test_train_help_as_a_command():
