@@ -351,27 +351,41 @@ def bench_tune(args):
             " chosen" if r["flags"] == best.get(r["method"]) else "")
         print(f"| {r['method']} | {' '.join(r['flags'])} | {r['video_acc']:.3f} +- "
               f"{r['video_std']:.3f} | {r['gflops']:.4f} | {mark.strip()} |")
-    save_result("tuning" + ("" if args.regime == "a" else f"_{args.regime}"), dict(
+    save_result(_tuning_name(args.regime), dict(
         rows=rows, best=best, teacher=teacher, regime=args.regime, set_seed=args.set_seed,
         seeds=args.seeds, minutes=(time.time() - t0) / 60, bench=BENCH, args=vars(args)))
 
 
 def _tuned_weights(args):
-    """{method: its tuned flags} from --tuning (absent file: none), after checking that it fits:
-    the same regime, and another set than this one unless --check-on-tuning-set says this is the
-    tuning set on purpose (to compare orderings at another budget, never to report)."""
-    if not os.path.isfile(args.tuning):
+    """{method: its tuned flags} from --tuning ("none": no tuned rows), after checking that it
+    fits: the same regime and epochs (but in a --quick smoke test), and another set than this one unless --check-on-tuning-set
+    says this is the tuning set on purpose (to compare orderings at another budget, never to
+    report). A missing file is an error: a typo must not turn a report's tuned rows off."""
+    if args.tuning == "none":
         return {}
+    if not os.path.isfile(args.tuning):
+        sys.exit(f"error: --tuning {args.tuning}: no such file; write it with `python grid.py "
+                 f"tune --regime {args.regime}`, or pass --tuning none for the paper's weights only")
     with open(args.tuning) as f:
         tuning = json.load(f)
     if tuning["set_seed"] == args.set_seed and not args.check_on_tuning_set:
         sys.exit(f"error: {args.tuning} was tuned on --set-seed {args.set_seed}, the set "
-                 "reported here: tune on another set (python grid.py tune), or pass "
+                 "this grid would report: tuned weights are only reported on another set; pass "
                  "--check-on-tuning-set to compare orderings on the tuning set itself")
     if tuning["regime"] != args.regime:
         sys.exit(f"error: {args.tuning} was tuned on regime {tuning['regime']}, this is "
-                 f"regime {args.regime}: pass --tuning results/tuning_{args.regime}.json")
+                 f"regime {args.regime}: pass --tuning results/{_tuning_name(args.regime)}.json")
+    tuned_epochs = tuning["args"]["epochs"]
+    if tuned_epochs != args.epochs and not (args.check_on_tuning_set or args.quick):
+        sys.exit(f"error: {args.tuning} was tuned at {tuned_epochs} epochs, this grid trains "
+                 f"{args.epochs}: tune again with `python grid.py tune --regime {args.regime} "
+                 f"--epochs {args.epochs}`, or pass --epochs {tuned_epochs}")
     return tuning["best"]
+
+
+def _tuning_name(regime):
+    """The tuning's results/<name>.json: tuning.json for regime a, tuning_<regime>.json else."""
+    return "tuning" + ("" if regime == "a" else f"_{regime}")
 
 
 def _accuracy_file(args):
@@ -504,8 +518,9 @@ def main(argv=None):
                    help="label fraction of the ablation table and of --headline-seeds")
     a.add_argument("--set-seed", type=int, default=0,
                    help="seed of the simulated set reported (tuning used --set-seed 1)")
-    a.add_argument("--tuning", default="results/tuning.json",
-                   help="the tuned baseline settings (python grid.py tune); absent: none")
+    a.add_argument("--tuning", help="the tuned baseline settings, written by python grid.py "
+                   "tune (default results/tuning.json for regime a, results/tuning_<regime>.json "
+                   "for the others); none = the paper's weights only")
     a.add_argument("--check-on-tuning-set", action="store_true",
                    help="allow --tuning on the set it was tuned on: to compare the methods' "
                         "ordering at another budget (--epochs) there, never to report")
@@ -526,6 +541,8 @@ def main(argv=None):
         p.error(f"--extra-test must be >= 0 (extra test videos per class), got {args.extra_test}")
     if args.epochs is None:
         args.epochs = REGIMES[args.regime]["epochs"]
+    if args.grid == "accuracy" and args.tuning is None:
+        args.tuning = f"results/{_tuning_name(args.regime)}.json"
     if args.teacher_epochs is None:
         args.teacher_epochs = args.epochs
     if args.quick:

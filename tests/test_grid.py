@@ -28,7 +28,7 @@ def test_accuracy_benchmark_runs_the_grid_and_reuses_finished_runs(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cmd = [sys.executable, os.path.join(REPO, "grid.py"), "accuracy", "--quick",
            "--videos-per-class", "5", "--methods", "ce", "skd", "--skd-variant",
-           "--phase-epochs 0.5", "--extra-test", "2", "--jobs", "1"]
+           "--phase-epochs 0.5", "--extra-test", "2", "--tuning", "none", "--jobs", "1"]
     out = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     with open(tmp_path / "results" / "accuracy.json") as f:
@@ -236,12 +236,15 @@ def test_negative_extra_test_is_one_error_line(capsys):
 
 def test_tuned_weights_refuse_the_tuning_set_unless_checking_an_ordering(tmp_path, capsys):
     """--tuning on the set it was tuned on is refused with one error line, unless
-    --check-on-tuning-set; such a grid writes set<seed>_accuracy*.json, never a report's file."""
+    --check-on-tuning-set; such a grid writes set<seed>_accuracy*.json, never a report's file.
+    Weights tuned at another number of epochs, or a --tuning file that does not exist, are
+    refused too; `--tuning none` asks for the paper's weights only."""
     import types
     path = tmp_path / "tuning_c.json"
-    path.write_text(json.dumps(dict(set_seed=1, regime="c", best={"kd": ["--lambda-kd", "4"]})))
-    args = types.SimpleNamespace(tuning=str(path), set_seed=1, regime="c",
-                                 check_on_tuning_set=False)
+    path.write_text(json.dumps(dict(set_seed=1, regime="c", best={"kd": ["--lambda-kd", "4"]},
+                                    args=dict(epochs=30))))
+    args = types.SimpleNamespace(tuning=str(path), set_seed=1, regime="c", epochs=30,
+                                 check_on_tuning_set=False, quick=False)
     with pytest.raises(SystemExit) as e:
         grid._tuned_weights(args)
     assert str(e.value).startswith("error: ") and "--check-on-tuning-set" in str(e.value)
@@ -255,8 +258,30 @@ def test_tuned_weights_refuse_the_tuning_set_unless_checking_an_ordering(tmp_pat
     assert grid._accuracy_file(args) == "accuracy"
     args.regime = "b"
     assert grid._accuracy_file(args) == "accuracy_b"
-    args.tuning = str(tmp_path / "none")
+    args.regime, args.epochs = "c", 10
+    with pytest.raises(SystemExit) as e:  # 30-epoch weights in a 10-epoch report: refused
+        grid._tuned_weights(args)
+    assert str(e.value).startswith("error: ") and "tuned at 30 epochs" in str(e.value)
+    args.epochs = 30
+    assert grid._tuned_weights(args) == {"kd": ["--lambda-kd", "4"]}  # the report it is for
+    args.tuning = str(tmp_path / "tunnig_c.json")  # a typo must not turn the tuned rows off
+    with pytest.raises(SystemExit) as e:
+        grid._tuned_weights(args)
+    assert str(e.value).startswith("error: --tuning ") and "--tuning none" in str(e.value)
+    args.tuning = "none"
     assert grid._tuned_weights(args) == {}
+    args.regime = "b"
     for name in ("accuracy.json", "accuracy_b.json", "set1_accuracy_c.json"):
         (tmp_path / name).write_text("{}")
     assert plots.regimes(str(tmp_path)) == {"a": "accuracy", "b": "accuracy_b"}
+
+
+def test_default_tuning_is_the_regimes_own_file_and_missing_stops_before_work(tmp_path,
+                                                                                monkeypatch):
+    """`grid.py accuracy --regime b` reads results/tuning_b.json; where it is missing the grid
+    stops with one error line before it makes any data or trains anything."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as e:
+        grid.main(["accuracy", "--regime", "b", "--videos-per-class", "5"])
+    assert str(e.value).startswith("error: --tuning results/tuning_b.json: no such file")
+    assert os.listdir(tmp_path) == []
