@@ -187,7 +187,8 @@ class Distiller(nn.Module):
             terms["cwd"] = cfg.lambda_feat * sum(cwd_loss(phi(a), b, cfg.tau_f)
                                                  for phi, a, b in zip(self.connectors, fs, ft))
         if m == "skd":  # Sec. 6: + lambda_feat * sum_i Lhat_sub,i [+ lambda_hyb * L_hyb]
-            terms["feat"] = cfg.lambda_feat * self.balancer(
+            weight = cfg.lambda_feat * ((1 - progress) if cfg.feat_anneal else 1)
+            terms["feat"] = weight * self.balancer(
                 self._substage_losses(fs, ft, terms, phase))
             if cfg.hybrid:
                 terms["hyb"] = cfg.lambda_hyb * self._hybrid_loss(fs, zt)

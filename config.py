@@ -59,6 +59,10 @@ class Args:
                           "the link's steps: the student leans on the teacher early and on the "
                           "labels late (a smooth form of Cho and Hariharan's early-stopped KD)")
     lambda_feat: float = arg(1.0, "weight of the balanced substage losses (Sec. 6)")
+    feat_anneal: bool = arg(False, "SKD's last phase: the substage losses' weight falls linearly "
+                            "from --lambda-feat to 0 over the link's steps, so the student "
+                            "imitates the teacher's features early and is free of them late (a "
+                            "variant, METHOD.md Sec. 10)")
     lambda_hyb: float = arg(1.0, "weight of the hybrid-path KD term (Sec. 3)")
     # -- the baselines' weights (Sec. 7): their papers' defaults as mdistiller reproduces them;
     #    grid.py tune searches each on a tuning set. kd and takd use --lambda-kd, cwd
@@ -204,6 +208,8 @@ def fill_defaults(a):
         fail(f"--at-substages takes substages 1..{S}, comma-separated, got '{a.at_substages}'")
     if a.substage_loss not in SUBSTAGE_LOSSES:
         fail(f"--substage-loss takes {' or '.join(SUBSTAGE_LOSSES)}, got '{a.substage_loss}'")
+    if a.feat_anneal and a.method != "skd":
+        fail(f"--feat-anneal changes SKD's last phase; --method {a.method} has none: drop it")
     if a.method == "skd" and a.no_corr and a.no_dist:
         fail("--no-corr with --no-dist leaves SKD no substage loss; use --method kd instead")
     for path in (a.teacher_weights or "").split(","):

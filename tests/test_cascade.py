@@ -477,6 +477,26 @@ def test_kd_anneal_scales_the_kd_term_by_the_share_of_the_link_left(method):
     assert anneal(x, batch, S + 1, 1.0)["kd"].item() == 0.0  # the link's last step: labels only
 
 
+def test_feat_anneal_scales_the_last_phase_substage_term_only():
+    """--feat-anneal: in SKD's last phase lambda_feat * (1 - progress) on the balanced substage
+    losses; the feature-only phases 1..S, whose only loss it is, and the KD term do not move."""
+    x, batch = clips(), make_batch()
+    plain, anneal = make_distiller("skd"), make_distiller("skd", feat_anneal=True)
+    for d in (plain, anneal):
+        d.eval()  # the balancer's running means stay where they are
+    full = plain(x, batch, S + 1, 0.3)
+    assert full["feat"].item() > 1e-3
+    for progress in (0.25, 0.6):
+        terms = anneal(x, batch, S + 1, progress)
+        assert terms["feat"].item() == pytest.approx((1 - progress) * full["feat"].item(),
+                                                     rel=1e-6)
+        assert terms["kd"].item() == pytest.approx(full["kd"].item(), rel=1e-6)
+    assert anneal(x, batch, S + 1, 1.0)["feat"].item() == 0.0
+    for phase in range(1, S + 1):
+        assert anneal(x, batch, phase, 0.5)["feat"].item() == pytest.approx(
+            plain(x, batch, phase, 0.5)["feat"].item(), rel=1e-6)
+
+
 # ------------------------------------------------------------------------------- the cascade
 ARCHS = ["r3d18_w0.5", "r3d10_w0.25", "r3d10_w0.125"]
 

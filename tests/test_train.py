@@ -429,9 +429,10 @@ def fails(root, out, *extra, ok_files=()):
     (["--repeat-clips", "3"], ["--repeat-clips", "divide", "--batch-size (4)"]),
     (["--amp"], ["--amp", "bf16", "CPU", "CUDA"]),  # TINY runs on --device cpu
     (["--substage-loss", "l1"], ["--substage-loss", "cwd or mse", "l1"]),
+    (["--method", "kd", "--feat-anneal"], ["--feat-anneal", "--method kd"]),
 ], ids=["dataset", "arch", "fraction-0", "fraction-1.5", "epochs", "kd-one-model",
         "resume-nothing", "skd-no-loss", "shares-4", "shares-0", "phase-epochs-0",
-        "repeat-3-of-4", "amp-on-cpu", "substage-loss"])
+        "repeat-3-of-4", "amp-on-cpu", "substage-loss", "feat-anneal-kd"])
 def test_bad_arguments_fail_before_any_work(extra, expected, tiny_set, tmp_path):
     out = tmp_path / "run"
     msg = fails(tiny_set, out, *(["--method", "skd", "--cascade", CASCADE2] + extra))
