@@ -259,6 +259,9 @@ def bench_throughput(args):
     (workers hand over uint8 clips; clips.to_model_input runs in the step, on the device).
     On CUDA the models are the HMDB51 cascade's teacher and student; on a CPU the simulated
     cascade's small ones (and the figures say little about a GPU run)."""
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("error: --device cuda, but no CUDA device is visible: run on a GPU, or "
+                         "pass --device cpu")
     cuda = torch.cuda.is_available() and args.device != "cpu"
     if args.amp and not cuda:
         raise SystemExit("error: --amp (bf16 autocast) is for CUDA: drop it on the CPU")
@@ -506,7 +509,8 @@ def main(argv=None):
                         "first steps compile, for a minute or more)")
     t.add_argument("--peak-tflops", type=float, help="the device's dense bf16 peak, TFLOP/s "
                    "(default: the data sheet's for H100, H200, A100)")
-    t.add_argument("--device", default="auto", choices=["auto", "cpu"])
+    t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="auto: CUDA when one is visible, else the CPU")
     t.add_argument("--cascade", help="teacher,...,student (default: HMDB51's on CUDA, the "
                                      "simulated set's on a CPU)")
     t.add_argument("--clip-len", type=int, default=h["clip_len"])

@@ -7,6 +7,9 @@ import subprocess
 import sys
 
 import pytest
+import torch
+
+import benchmark
 
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -35,6 +38,13 @@ def run_benchmark(tmp_path, *args):
                          env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     return out.stdout
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal where no GPU is")
+def test_throughput_on_cuda_without_a_gpu_is_one_error_line(capsys):
+    with pytest.raises(SystemExit) as e:
+        benchmark.main(["throughput", "--device", "cuda"])
+    assert str(e.value).startswith("error: --device cuda") and "\n" not in str(e.value)
 
 
 def test_throughput_benchmark_reports_loader_step_and_both_for_each_hand_over_on_the_cpu(tmp_path):
