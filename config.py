@@ -173,6 +173,15 @@ def fill_defaults(a):
                  "eval_every"):
         if getattr(a, name) < 1:
             fail(f"--{name.replace('_', '-')} must be >= 1, got {getattr(a, name)}")
+    for name in ("lr", "tau", "tau_f", "pl_temperature", "pl_rho"):
+        if not getattr(a, name) > 0:
+            fail(f"--{name.replace('_', '-')} must be > 0, got {getattr(a, name)}")
+    for name in ("weight_decay", "gamma", "lambda_kd", "lambda_feat", "lambda_hyb",
+                 "fitnet_weight", "at_weight", "sp_weight", "dkd_beta", "dist_weight"):
+        if not getattr(a, name) >= 0:
+            fail(f"--{name.replace('_', '-')} must be >= 0, got {getattr(a, name)}")
+    if not 0 <= a.pl_threshold <= 1:
+        fail(f"--pl-threshold is a confidence: it must be in [0, 1], got {a.pl_threshold}")
     if a.crop_size > a.resize:
         fail(f"--crop-size {a.crop_size} is larger than --resize {a.resize}")
     if a.eval_crops not in (1, 3):

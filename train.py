@@ -198,8 +198,9 @@ RESUME_KEYS = {"link", "epoch", "finished", "results", "pl_reports", "wall", "co
                "optimizer", "pseudo"}  # see resume_state
 
 
-def resume_state(run, archs):
-    """The resume state: a fresh one, or the one of the run folder's checkpoint (--resume).
+def resume_state(run, archs, saved):
+    """The resume state: a fresh one, or `saved`, read_resume_state's of the run folder's
+    checkpoint (--resume), once its configuration is checked against this run's.
 
     Its keys, the format of checkpoint.pt (a checkpoint of an earlier run resumes as long as
     these keys keep their meaning):
@@ -219,9 +220,9 @@ def resume_state(run, archs):
     a = run.a
     state = dict(link=0, epoch=0, finished=[], results=[], pl_reports=[], wall=0.0,
                  config=asdict(a), distiller=None, optimizer=None, pseudo=None)
-    if not a.resume:
+    if saved is None:
         return state
-    state = read_resume_state(run.file("checkpoint.pt"), archs)
+    state = saved
     ignore = {"resume", "workers", "device", "log_every", "out"}  # a run folder may move
     diff = {k: (v, getattr(a, k)) for k, v in state["config"].items()
             if k not in ignore and getattr(a, k, None) != v}
@@ -232,6 +233,19 @@ def resume_state(run, archs):
     run.log("resume", f"resuming {a.out}: model {state['link'] + 1}/{len(archs)}, "
             f"after epoch {state['epoch']}")
     return state
+
+
+def check_teacher_weights(a, archs):
+    """Every --teacher-weights file fits the model of the cascade it is for (models.
+    check_pretrained: shapes only, no model built); one error line if not."""
+    K = data.DATASETS[a.dataset]["num_classes"]  # a new fc is fine: only the backbone must fit
+    for arch, path in zip(archs, [w for w in (a.teacher_weights or "").split(",") if w]):
+        try:
+            check_pretrained(arch, K, path)
+        except ValueError as e:
+            sys.exit(f"error: --teacher-weights: {e}; pass weights of {arch} (torchvision's "
+                     f"Kinetics-400 .pth of its kind, or a run's model<j>_{arch}.pt), or change "
+                     "--cascade to the file's architecture")
 
 
 def read_resume_state(path, archs):
@@ -583,6 +597,11 @@ def summarise(run, roles, archs, finished, state, classes):
 def main(argv=None):
     t_start = time.time()
     a = parse_args(argv)
+    archs = cascade_models(a.method, a.cascade.split(","), a.no_cascade)
+    # every file a user gave is read before any work (data, pretraining): a damaged one stops
+    # the run in seconds, with one line
+    check_teacher_weights(a, archs)
+    saved = read_resume_state(os.path.join(a.out, "checkpoint.pt"), archs) if a.resume else None
     if a.dataset == "synthetic" and a.pretrain_epochs and not a.teacher_weights and \
             len(a.cascade.split(",")) > 1:
         a.teacher_weights = pretrained_teacher(a)  # Sec. 9: the stand-in for K400 weights
@@ -600,17 +619,9 @@ def main(argv=None):
                                  a.resize, a.crop_size, flip=True, seed=a.seed, cache=cache,
                                  uint8=True,  # uint8 clips: clips.to_model_input on the device
                                  repeat=a.repeat_clips)
-    archs = cascade_models(a.method, a.cascade.split(","), a.no_cascade)
     roles = roles_of(archs)
     names = [f"{role} {arch}" for role, arch in zip(roles, archs)]  # for the log
     weights = [w for w in (a.teacher_weights or "").split(",") if w]
-    for arch, path in zip(archs, weights):  # every file loaded later, checked before any work
-        try:
-            check_pretrained(arch, K, path)
-        except ValueError as e:
-            sys.exit(f"error: --teacher-weights: {e}; pass weights of {arch} (torchvision's "
-                     f"Kinetics-400 .pth of its kind, or a run's model<j>_{arch}.pt), or change "
-                     "--cascade to the file's architecture")
     run.log("start", f"{a.dataset} fold {a.fold}: {N} training videos ({len(split['labelled'])} "
             f"labelled, {len(split['unlabelled'])} unlabelled, {len(split['noisy'])} noisy), "
             f"{len(test_videos)} test videos, {K} classes | method {a.method} | cascade "
@@ -621,7 +632,7 @@ def main(argv=None):
                 f"({sum(f.numel() for f in cache.values()) / 2 ** 20:.0f} MiB)", videos=len(cache))
 
     # ------------------------------------------------------------------ resume
-    state = resume_state(run, archs)
+    state = resume_state(run, archs, saved)
     run.wall_before = state["wall"]  # seconds spent by the interrupted process(es) of this run
     finished = [restore(arch, K, sd, run.device) for arch, sd in zip(archs, state["finished"])]
 

@@ -430,9 +430,13 @@ def fails(root, out, *extra, ok_files=()):
     (["--amp"], ["--amp", "bf16", "CPU", "CUDA"]),  # TINY runs on --device cpu
     (["--substage-loss", "l1"], ["--substage-loss", "cwd or mse", "l1"]),
     (["--method", "kd", "--feat-anneal"], ["--feat-anneal", "--method kd"]),
+    (["--lr", "-1"], ["--lr", "> 0", "-1"]),  # once torch's ValueError traceback
+    (["--tau", "0"], ["--tau", "> 0"]),
+    (["--lambda-kd", "nan"], ["--lambda-kd", ">= 0", "nan"]),
+    (["--pl-threshold", "2"], ["--pl-threshold", "[0, 1]", "2.0"]),
 ], ids=["dataset", "arch", "fraction-0", "fraction-1.5", "epochs", "kd-one-model",
         "resume-nothing", "skd-no-loss", "shares-4", "shares-0", "phase-epochs-0",
-        "repeat-3-of-4", "amp-on-cpu", "substage-loss", "feat-anneal-kd"])
+        "repeat-3-of-4", "amp-on-cpu", "substage-loss", "feat-anneal-kd", "lr", "tau", "lambda-nan", "pl-threshold"])
 def test_bad_arguments_fail_before_any_work(extra, expected, tiny_set, tmp_path):
     out = tmp_path / "run"
     msg = fails(tiny_set, out, *(["--method", "skd", "--cascade", CASCADE2] + extra))
@@ -624,6 +628,23 @@ def test_bad_teacher_weights_are_one_line_before_any_training(kind, tiny_set, te
                 "other-arch": f"tensors do not fit {ARCH}"}[kind]
     assert expected in msg and f"weights of {ARCH}" in msg, msg
     assert not (tmp_path / "run" / "metrics.jsonl").exists()  # stopped before the run started
+
+
+@pytest.mark.parametrize("damaged", ["teacher-weights", "checkpoint"])
+def test_damaged_files_stop_the_run_before_the_data_is_made(damaged, tmp_path):
+    """The files a user gives are read first: a damaged one stops the run in seconds, before the
+    simulated set is generated (or a real one read) or a teacher pretrained."""
+    root, out, bad = tmp_path / "not_made_yet", tmp_path / "run", tmp_path / "bad.pt"
+    bad.write_text("these are not weights\n")
+    extra = ["--teacher-weights", bad]
+    if damaged == "checkpoint":
+        out.mkdir()
+        shutil.copy(bad, out / "checkpoint.pt")
+        extra = ["--resume"]
+    with pytest.raises(SystemExit) as e:  # the simulated set: made on first use, at --data-root
+        run(root, out, *SKD, *extra, "--dataset", "synthetic")
+    assert str(e.value.code).startswith("error: ") and "damaged" in str(e.value.code)
+    assert not root.exists() and not (out / "metrics.jsonl").exists()
 
 
 def test_train_py_teacher_weights_of_another_architecture_has_no_traceback(tiny_set, tmp_path):
