@@ -8,8 +8,9 @@ tuned on a separate tuning set and a cache that reuses a finished run only for t
 
 METHOD.md Sec. 7 (the baselines) and Sec. 8 (clip and video accuracy). Results go to
 results/tuning.json, results/accuracy.json (every run with its key and every model's accuracy;
-regimes b and c: tuning_<regime>.json, accuracy_<regime>.json; a grid on the tuning set:
-set1_accuracy*.json) and the Markdown tables printed
+regimes b and c: tuning_<regime>.json, accuracy_<regime>.json; a tuning at other --epochs
+than the regime's: tuning_<regime>_<N>epochs.json, which `accuracy` at N epochs reads; a grid
+on the tuning set: set1_accuracy*.json) and the Markdown tables printed
 at the end; runs live in results/runs/ (not kept in git). `accuracy` then redraws the report's
 figures (plots.py).
 """
@@ -351,7 +352,7 @@ def bench_tune(args):
             " chosen" if r["flags"] == best.get(r["method"]) else "")
         print(f"| {r['method']} | {' '.join(r['flags'])} | {r['video_acc']:.3f} +- "
               f"{r['video_std']:.3f} | {r['gflops']:.4f} | {mark.strip()} |")
-    save_result(_tuning_name(args.regime), dict(
+    save_result(_tuning_name(args), dict(
         rows=rows, best=best, teacher=teacher, regime=args.regime, set_seed=args.set_seed,
         seeds=args.seeds, minutes=(time.time() - t0) / 60, bench=BENCH, args=vars(args)))
 
@@ -374,7 +375,7 @@ def _tuned_weights(args):
                  "--check-on-tuning-set to compare orderings on the tuning set itself")
     if tuning["regime"] != args.regime:
         sys.exit(f"error: {args.tuning} was tuned on regime {tuning['regime']}, this is "
-                 f"regime {args.regime}: pass --tuning results/{_tuning_name(args.regime)}.json")
+                 f"regime {args.regime}: pass --tuning results/{_tuning_name(args)}.json")
     tuned_epochs = tuning["args"]["epochs"]
     if tuned_epochs != args.epochs and not (args.check_on_tuning_set or args.quick):
         sys.exit(f"error: {args.tuning} was tuned at {tuned_epochs} epochs, this grid trains "
@@ -383,9 +384,14 @@ def _tuned_weights(args):
     return tuning["best"]
 
 
-def _tuning_name(regime):
-    """The tuning's results/<name>.json: tuning.json for regime a, tuning_<regime>.json else."""
-    return "tuning" + ("" if regime == "a" else f"_{regime}")
+def _tuning_name(args):
+    """The tuning's results/<name>.json: tuning.json for regime a at its grid's epochs,
+    tuning_<regime>.json for the others; a tuning at another budget gets its own file,
+    tuning_<regime>_<epochs>epochs.json, so it never replaces the default one (--quick, a smoke
+    test, keeps the default name)."""
+    other = args.epochs != REGIMES[args.regime]["epochs"] and not args.quick
+    return "tuning" + ("" if args.regime == "a" and not other else f"_{args.regime}") + (
+        f"_{args.epochs}epochs" if other else "")
 
 
 def _accuracy_file(args):
@@ -542,7 +548,7 @@ def main(argv=None):
     if args.epochs is None:
         args.epochs = REGIMES[args.regime]["epochs"]
     if args.grid == "accuracy" and args.tuning is None:
-        args.tuning = f"results/{_tuning_name(args.regime)}.json"
+        args.tuning = f"results/{_tuning_name(args)}.json"
     if args.teacher_epochs is None:
         args.teacher_epochs = args.epochs
     if args.quick:

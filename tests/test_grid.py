@@ -276,12 +276,30 @@ def test_tuned_weights_refuse_the_tuning_set_unless_checking_an_ordering(tmp_pat
     assert plots.regimes(str(tmp_path)) == {"a": "accuracy", "b": "accuracy_b"}
 
 
-def test_default_tuning_is_the_regimes_own_file_and_missing_stops_before_work(tmp_path,
+@pytest.mark.parametrize("argv, name", [
+    (["--regime", "b"], "tuning_b"),
+    (["--regime", "a", "--epochs", "30"], "tuning_a_30epochs"),
+    (["--regime", "c", "--epochs", "10"], "tuning_c_10epochs"),
+])
+def test_default_tuning_is_the_regimes_own_file_and_missing_stops_before_work(argv, name, tmp_path,
                                                                                 monkeypatch):
-    """`grid.py accuracy --regime b` reads results/tuning_b.json; where it is missing the grid
-    stops with one error line before it makes any data or trains anything."""
+    """`grid.py accuracy --regime b` reads results/tuning_b.json, and a grid at another number of
+    epochs than its regime's the tuning made at those epochs; where it is missing the grid stops
+    with one error line before it makes any data or trains anything."""
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as e:
-        grid.main(["accuracy", "--regime", "b", "--videos-per-class", "5"])
-    assert str(e.value).startswith("error: --tuning results/tuning_b.json: no such file")
+        grid.main(["accuracy", *argv, "--videos-per-class", "5"])
+    assert str(e.value).startswith(f"error: --tuning results/{name}.json: no such file")
     assert os.listdir(tmp_path) == []
+
+
+def test_a_tuning_at_another_budget_gets_its_own_file():
+    import types
+
+    def name(regime, epochs, quick=False):
+        return grid._tuning_name(types.SimpleNamespace(regime=regime, epochs=epochs, quick=quick))
+    assert name("a", grid.REGIMES["a"]["epochs"]) == "tuning"
+    assert name("b", grid.REGIMES["b"]["epochs"]) == "tuning_b"
+    assert name("c", grid.REGIMES["c"]["epochs"]) == "tuning_c"
+    assert name("a", 30) == "tuning_a_30epochs" and name("b", 30) == "tuning_b_30epochs"
+    assert name("a", 2, quick=True) == "tuning"  # a smoke test keeps the default name
