@@ -359,14 +359,16 @@ def bench_tune(args):
 
 def _tuned_weights(args):
     """{method: its tuned flags} from --tuning ("none": no tuned rows), after checking that it
-    fits: the same regime and epochs (but in a --quick smoke test), and another set than this one unless --check-on-tuning-set
-    says this is the tuning set on purpose (to compare orderings at another budget, never to
-    report). A missing file is an error: a typo must not turn a report's tuned rows off."""
+    fits: the same regime, the same epochs (unless --quick, a smoke test), and another set than
+    this one unless --check-on-tuning-set says this is the tuning set on purpose (to compare
+    orderings at another budget, never to report). A missing file is an error: a typo must not
+    turn a report's tuned rows off."""
+    tune = f"python grid.py tune --regime {args.regime} --epochs {args.epochs}"
     if args.tuning == "none":
         return {}
     if not os.path.isfile(args.tuning):
-        sys.exit(f"error: --tuning {args.tuning}: no such file; write it with `python grid.py "
-                 f"tune --regime {args.regime}`, or pass --tuning none for the paper's weights only")
+        sys.exit(f"error: --tuning {args.tuning}: no such file; write it with `{tune}`, or pass "
+                 "--tuning none for the paper's weights only")
     with open(args.tuning) as f:
         tuning = json.load(f)
     if tuning["set_seed"] == args.set_seed and not args.check_on_tuning_set:
@@ -379,8 +381,7 @@ def _tuned_weights(args):
     tuned_epochs = tuning["args"]["epochs"]
     if tuned_epochs != args.epochs and not (args.check_on_tuning_set or args.quick):
         sys.exit(f"error: {args.tuning} was tuned at {tuned_epochs} epochs, this grid trains "
-                 f"{args.epochs}: tune again with `python grid.py tune --regime {args.regime} "
-                 f"--epochs {args.epochs}`, or pass --epochs {tuned_epochs}")
+                 f"{args.epochs}: tune again with `{tune}`, or pass --epochs {tuned_epochs}")
     return tuning["best"]
 
 
