@@ -119,6 +119,10 @@ class Args:
     log_every: float = arg(10.0, "seconds between progress lines")
     eval_every: int = arg(1, "evaluate every n epochs (and always after the last)")
 
+    def weight_files(self):
+        """The --teacher-weights files, in cascade order ([] when none)."""
+        return [w for w in (self.teacher_weights or "").split(",") if w]
+
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Train and evaluate one run: the SKD cascade of "
@@ -221,8 +225,8 @@ def fill_defaults(a):
         fail(f"--feat-anneal changes SKD's last phase; --method {a.method} has none: drop it")
     if a.method == "skd" and a.no_corr and a.no_dist:
         fail("--no-corr with --no-dist leaves SKD no substage loss; use --method kd instead")
-    for path in (a.teacher_weights or "").split(","):
-        if path and not os.path.isfile(path):
+    for path in a.weight_files():
+        if not os.path.isfile(path):
             fail(f"--teacher-weights: no such file {path}")
     if a.split and not os.path.isfile(a.split):
         fail(f"--split: no such file {a.split}; pass the split.json of an earlier run, or leave "
@@ -281,7 +285,7 @@ def run_key(a):
             f"{os.path.relpath(os.path.join(d, n), a.data_root)} {os.path.getsize(os.path.join(d, n))}"
             for d, _, names in sorted(os.walk(a.data_root)) for n in sorted(names)).encode()).hexdigest()
     key = dict(config={k: v for k, v in asdict(a).items() if k not in NOT_RESULTS},
-               weights=[file_hash(w) for w in (a.teacher_weights or "").split(",") if w],
+               weights=[file_hash(w) for w in a.weight_files()],
                data=data_key,
                code={f: code_hash(os.path.join(REPO, f)) for f in sorted(os.listdir(REPO))
                      if f.endswith(".py") and f not in ("benchmark.py", "grid.py")})

@@ -363,9 +363,9 @@ def _tuned_weights(args):
     this one unless --check-on-tuning-set says this is the tuning set on purpose (to compare
     orderings at another budget, never to report). A missing file is an error: a typo must not
     turn a report's tuned rows off."""
-    tune = f"python grid.py tune --regime {args.regime} --epochs {args.epochs}"
     if args.tuning == "none":
         return {}
+    tune = f"python grid.py tune --regime {args.regime} --epochs {args.epochs}"
     if not os.path.isfile(args.tuning):
         sys.exit(f"error: --tuning {args.tuning}: no such file; write it with `{tune}`, or pass "
                  "--tuning none for the paper's weights only")

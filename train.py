@@ -239,7 +239,7 @@ def check_teacher_weights(a, archs):
     """Every --teacher-weights file fits the model of the cascade it is for (models.
     check_pretrained: shapes only, no model built); one error line if not."""
     K = data.DATASETS[a.dataset]["num_classes"]  # a new fc is fine: only the backbone must fit
-    for arch, path in zip(archs, [w for w in (a.teacher_weights or "").split(",") if w]):
+    for arch, path in zip(archs, a.weight_files()):
         try:
             check_pretrained(arch, K, path)
         except ValueError as e:
@@ -602,8 +602,7 @@ def main(argv=None):
     # the run in seconds, with one line
     check_teacher_weights(a, archs)
     saved = read_resume_state(os.path.join(a.out, "checkpoint.pt"), archs) if a.resume else None
-    if a.dataset == "synthetic" and a.pretrain_epochs and not a.teacher_weights and \
-            len(a.cascade.split(",")) > 1:
+    if a.dataset == "synthetic" and a.pretrain_epochs and not a.teacher_weights and len(archs) > 1:
         a.teacher_weights = pretrained_teacher(a)  # Sec. 9: the stand-in for K400 weights
 
     # ------------------------------------------------------------------ set-up
@@ -621,7 +620,7 @@ def main(argv=None):
                                  repeat=a.repeat_clips)
     roles = roles_of(archs)
     names = [f"{role} {arch}" for role, arch in zip(roles, archs)]  # for the log
-    weights = [w for w in (a.teacher_weights or "").split(",") if w]
+    weights = a.weight_files()
     run.log("start", f"{a.dataset} fold {a.fold}: {N} training videos ({len(split['labelled'])} "
             f"labelled, {len(split['unlabelled'])} unlabelled, {len(split['noisy'])} noisy), "
             f"{len(test_videos)} test videos, {K} classes | method {a.method} | cascade "
