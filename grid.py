@@ -125,11 +125,13 @@ TUNING = {
 
 def _jobs(args, fraction, tuned=None):
     """(name, kind, train.py flags) of every student run at one label fraction; `tuned` maps a
-    method to its best flags from results/tuning.json (a "(tuned)" row where they differ)."""
-    jobs = [(m, "method", ["--method", m]) for m in args.methods]
-    for m, flags in (tuned or {}).items():
-        if m in args.methods and flags not in ([], TUNING[m][1]):  # the paper's value: same run
-            jobs.append((f"{m} (tuned)", "tuned", ["--method", m] + flags))
+    method to its best flags from results/tuning.json (a "(tuned)" row where they differ; with
+    --tuned-only, away from the headline fraction, in place of the paper's row)."""
+    moved = {m: flags for m, flags in (tuned or {}).items()
+             if m in args.methods and flags not in ([], TUNING[m][1])}  # the paper's: same run
+    lean = getattr(args, "tuned_only", False) and fraction != args.ablation_fraction
+    jobs = [(m, "method", ["--method", m]) for m in args.methods if not (lean and m in moved)]
+    jobs += [(f"{m} (tuned)", "tuned", ["--method", m] + flags) for m, flags in moved.items()]
     if fraction == args.ablation_fraction and not args.no_ablations:
         jobs += [(f"skd, {n}", "ablation", ["--method", "skd"] + flags)
                  for n, flags in ABLATIONS.items()]
@@ -520,6 +522,10 @@ def main(argv=None):
                    help="only these methods (paper and tuned rows, and SKD's ablations and "
                         "variants with skd) train the headline seeds from --seeds on, e.g. SKD "
                         "and the two best baselines (default: every method)")
+    a.add_argument("--tuned-only", action="store_true",
+                   help="at the fractions other than --ablation-fraction, a baseline whose weight "
+                        "tuning moved trains the tuned weight only, not also the paper's: a run "
+                        "less per such baseline where runs are dear (100%% labels)")
     a.add_argument("--no-ablations", action="store_true", help="no SKD ablation rows")
     a.add_argument("--ablation-fraction", type=float, default=0.2,
                    help="label fraction of the ablation table and of --headline-seeds")

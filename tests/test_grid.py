@@ -188,6 +188,10 @@ def test_jobs_add_a_tuned_row_only_where_tuning_moved_the_weight():
     assert len(grid._jobs(args, 0.2, tuned)) == 4 + len(grid.ABLATIONS)
     args.no_ablations = True
     assert len(grid._jobs(args, 0.2, tuned)) == 4
+    # --tuned-only: away from the headline fraction the paper's row of a moved weight is dropped
+    args.tuned_only = True
+    assert [n for n, _, _ in grid._jobs(args, 1.0, tuned)] == ["kd", "skd", "at (tuned)"]
+    assert [n for n, _, _ in grid._jobs(args, 0.2, tuned)] == names
 
 
 def test_headline_seeds_beyond_seeds_train_the_headline_methods_only():
