@@ -1,6 +1,7 @@
 """The report's figures and summary tables from results/*.json, and one run's training curves.
 
     python plots.py summary    # SKD - best tuned baseline, SKD - each ablation: 95% intervals
+    python plots.py versus --regime c   # SKD - every other student, paired, 95% intervals
     python plots.py results    # results/{accuracy,paired,efficiency,throughput}.png
     python plots.py curves runs/synthetic_skd_p0.2_s0   # <run>/curves.png
 
@@ -10,7 +11,7 @@ seeds that excludes zero, here the paired t-interval of the per-seed differences
 split and clips), mean +- t_{0.975,n-1} * sd / sqrt(n).
 
 matplotlib draws the figures and is not a dependency of the project (pip install matplotlib):
-without it `summary` still works and the drawing commands stop with one `error:` line. The
+without it `summary` and `versus` still work and the drawing commands stop with one `error:` line. The
 functions that turn JSON into numbers need no matplotlib; tests/test_plots.py checks them.
 """
 import argparse
@@ -95,12 +96,18 @@ def ablation_rows(folder):
     return rows
 
 
+def _ci(r):
+    """'+0.012 [-0.004, +0.028]' from interval()'s keys; ' (excludes 0)' where it does."""
+    if r["n"] < 2:
+        return f"{r['mean']:+.3f} (one seed: no interval)"
+    return (f"{r['mean']:+.3f} [{r['lo']:+.3f}, {r['hi']:+.3f}]"
+            + ("" if r["lo"] <= 0 <= r["hi"] else " (excludes 0)"))
+
+
 def summary_table(folder):
     """The README's results table and the report's ablation table (Markdown), every number
     from the per-seed runs in results/accuracy*.json."""
-    def ci(r):
-        return (f"{r['mean']:+.3f} [{r['lo']:+.3f}, {r['hi']:+.3f}]"
-                + ("" if r["lo"] <= 0 <= r["hi"] else " (excludes 0)"))
+    ci = _ci
     lines = ["| regime | labels | seeds | SKD | best other (tuned) | SKD - best, 95% CI | "
              "SKD ahead on |", "|---|---|---|---|---|---|---|"]
     lines += [f"| {r['regime']} | {r['fraction']:.0%} | {r['n']} | {r['skd']:.3f} | {r['best']} "
@@ -110,6 +117,27 @@ def summary_table(folder):
               "|---|---|---|---|---|---|"]
     lines += [f"| {r['regime']} | {r['fraction']:.0%} | {r['n']} | {r['variant']} | {ci(r)} | "
               f"{r['leads']} of {r['n']} |" for r in ablation_rows(folder)]
+    return "\n".join(lines)
+
+
+def versus_table(folder, regime=None):
+    """SKD minus every other student (paper and tuned rows), paired by seed, per regime and label
+    fraction, best mean first (Markdown): the summary keeps the best one only, which can hide a
+    close second, and a row with more seeds than the others (--headline-seeds)."""
+    lines = ["| regime | labels | other student | its mean | seeds | SKD - it, 95% CI | "
+             "SKD ahead on |", "|---|---|---|---|---|---|---|"]
+    for r, name in regimes(folder).items():
+        result = load(folder, name)
+        if regime not in (None, r) or not result:
+            continue
+        for f in sorted({x["fraction"] for x in result["rows"]}):
+            others = sorted((x for x in result["rows"] if x["fraction"] == f and x["name"] != "skd"
+                             and x["kind"] in ("method", "tuned")), key=lambda x: -x["video_acc"])
+            for x in others:
+                p = paired(result, f, "skd", x["name"])
+                if p["n"]:
+                    lines.append(f"| {r} | {f:.0%} | {x['name']} | {x['video_acc']:.3f} | "
+                                 f"{p['n']} | {_ci(p)} | {p['leads']} of {p['n']} |")
     return "\n".join(lines)
 
 
@@ -454,9 +482,13 @@ def main(argv=None):
     c = sub.add_parser("curves", help="draw <run>/curves.png from <run>/metrics.jsonl")
     c.add_argument("run", help="a run folder of train.py (its --out)")
     c.add_argument("--out", default=None, help="the PNG to write (default <run>/curves.png)")
+    v = sub.add_parser("versus", help="print SKD minus every other student, paired by seed")
+    v.add_argument("folder", nargs="?", default="results")
+    v.add_argument("--regime", help="one regime only (a, b, c)")
     args = p.parse_args(argv)
-    if args.what == "summary":
-        print(summary_table(args.folder))
+    if args.what in ("summary", "versus"):
+        print(summary_table(args.folder) if args.what == "summary"
+              else versus_table(args.folder, args.regime))
         return
     try:
         if args.what == "results":

@@ -18,6 +18,7 @@ import config
 import data
 import grid
 import models
+import plots
 import rehearsal
 import train
 
@@ -28,8 +29,11 @@ ENTRY_POINTS = {  # id: (main, argv before --help, flags its help must list)
     "train": (train.main, [], ["--" + f.name.replace("_", "-") for f in fields(config.Args)]),
     "grid": (grid.main, [], ["accuracy", "tune"]),
     "grid-accuracy": (grid.main, ["accuracy"], GRID + ["--fractions", "--seeds",
-                                                       "--headline-seeds", "--ablation-fraction",
-                                                       "--set-seed", "--tuning"]),
+                                                       "--headline-seeds", "--headline-methods",
+                                                       "--tuned-only", "--no-ablations",
+                                                       "--ablation-fraction", "--set-seed",
+                                                       "--tuning", "--check-on-tuning-set",
+                                                       "--extra-test"]),
     "grid-tune": (grid.main, ["tune"], GRID + ["--seeds", "--set-seed"]),
     "benchmark": (benchmark.main, [], ["data", "speed", "frames", "throughput"]),
     "benchmark-data": (benchmark.main, ["data"], ["--videos", "--clips", "--rounds", "--warmup"]),
@@ -44,6 +48,11 @@ ENTRY_POINTS = {  # id: (main, argv before --help, flags its help must list)
                              "--prepare", "--out", "--short-side", "--workers", "--root",
                              "--split-dir"]),
     "models": (models.main, [], ["ARCH"]),
+    "plots": (plots.main, [], ["summary", "versus", "results", "curves"]),
+    "plots-summary": (plots.main, ["summary"], ["folder"]),
+    "plots-versus": (plots.main, ["versus"], ["folder", "--regime"]),
+    "plots-results": (plots.main, ["results"], ["folder"]),
+    "plots-curves": (plots.main, ["curves"], ["run", "--out"]),
     "rehearsal": (rehearsal.main, [], ["--root", "--classes", "--train-per-class",
                                        "--test-per-class", "--frames", "--width", "--height",
                                        "--fps", "--seed", "--gen-workers", "--generate-only",

@@ -54,6 +54,27 @@ def test_summary_table_matches_grid_and_the_per_seed_table():
     assert "| a | 20% | 5 | 0.678 | fitnet (tuned) 0.652 | +0.026 [-0.068, +0.121] |" in table
 
 
+def test_versus_table_pairs_skd_with_every_other_student(capsys):
+    """Every paper and tuned row of a regime, best mean first, each paired with SKD over the
+    seeds both ran: the best one's row is the summary's; the regime filter keeps one regime."""
+    plots.main(["versus", RESULTS, "--regime", "b"])
+    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("| b |")]
+    with open(os.path.join(RESULTS, "accuracy_b.json")) as f:
+        result = json.load(f)
+    others = [r for r in result["rows"] if r["kind"] in ("method", "tuned") and r["name"] != "skd"]
+    assert len(lines) == len(others)
+    means = [float(l.split(" | ")[3]) for l in lines]
+    assert means == sorted(means, reverse=True)
+    assert lines[0].startswith("| b | 20% | fitnet (tuned) | 0.537 | 5 | +0.025 [-0.011, +0.061]")
+    kd = np.array([r["video_acc"] for r in sorted(result["runs"], key=lambda r: r["seed"])
+                   if r["name"] == "skd"]) - [r["video_acc"] for r in sorted(
+                       result["runs"], key=lambda r: r["seed"]) if r["name"] == "kd"]
+    half = plots.T975[len(kd) - 1] * kd.std(ddof=1) / math.sqrt(len(kd))
+    row = next(l for l in lines if l.startswith("| b | 20% | kd |"))
+    assert f"{kd.mean():+.3f} [{kd.mean() - half:+.3f}, {kd.mean() + half:+.3f}]" in row
+    assert plots._ci(plots.interval([0.02])) == "+0.020 (one seed: no interval)"
+
+
 def _metrics(path):
     """A two-link run (cross-entropy, then staged SKD) of 2 epochs x 10 steps, logged sparsely:
     the last step of every epoch, as train.py always does, and one step in between."""
@@ -137,4 +158,4 @@ def test_help_lists_every_command(capsys):
     with pytest.raises(SystemExit) as e:
         plots.main(["--help"])
     out = capsys.readouterr().out
-    assert e.value.code == 0 and all(c in out for c in ("summary", "results", "curves"))
+    assert e.value.code == 0 and all(c in out for c in ("summary", "versus", "results", "curves"))
