@@ -123,13 +123,12 @@ TUNING = {
 }
 
 
-def _jobs(args, fraction, tuned=None):
+def _jobs(args, fraction, tuned=None, lean=False):
     """(name, kind, train.py flags) of every student run at one label fraction; `tuned` maps a
-    method to its best flags from results/tuning.json (a "(tuned)" row where they differ; with
-    --tuned-only, away from the headline fraction, in place of the paper's row)."""
+    method to its best flags from results/tuning.json (a "(tuned)" row where they differ;
+    `lean`: in place of the paper's row)."""
     moved = {m: flags for m, flags in (tuned or {}).items()
              if m in args.methods and flags not in ([], TUNING[m][1])}  # the paper's: same run
-    lean = getattr(args, "tuned_only", False) and fraction != args.ablation_fraction
     jobs = [(m, "method", ["--method", m]) for m in args.methods if not (lean and m in moved)]
     jobs += [(f"{m} (tuned)", "tuned", ["--method", m] + flags) for m, flags in moved.items()]
     if fraction == args.ablation_fraction and not args.no_ablations:
@@ -142,13 +141,16 @@ def _jobs(args, fraction, tuned=None):
 
 def _accuracy_groups(args, tuned):
     """[(fraction, seed, jobs)] of `accuracy`: --seeds seeds per fraction, --headline-seeds at
-    the headline one, where seeds from --seeds on train --headline-methods only (if given)."""
+    the headline one, where seeds from --seeds on train --headline-methods only (if given).
+    --tuned-only drops the paper's row of a tuned baseline everywhere but in the full table
+    (the headline fraction's first --seeds seeds)."""
     groups = []
     for f in args.fractions:
         headline = f == args.ablation_fraction
         for s in range(args.first_seed, args.first_seed + (args.headline_seeds if headline
                                                            else args.seeds)):
-            jobs = _jobs(args, f, tuned)
+            full = headline and s < args.seeds
+            jobs = _jobs(args, f, tuned, lean=getattr(args, "tuned_only", False) and not full)
             if headline and s >= args.seeds and args.headline_methods:  # the extra seeds
                 jobs = [j for j in jobs if j[2][1] in args.headline_methods]
             groups.append((f, s, jobs))
@@ -523,9 +525,10 @@ def main(argv=None):
                         "variants with skd) train the headline seeds from --seeds on, e.g. SKD "
                         "and the two best baselines (default: every method)")
     a.add_argument("--tuned-only", action="store_true",
-                   help="at the fractions other than --ablation-fraction, a baseline whose weight "
-                        "tuning moved trains the tuned weight only, not also the paper's: a run "
-                        "less per such baseline where runs are dear (100%% labels)")
+                   help="outside the full table (--ablation-fraction's first --seeds seeds) a "
+                        "baseline whose weight tuning moved trains the tuned weight only, not "
+                        "also the paper's: a run less per such baseline at the other fractions "
+                        "and the extra headline seeds")
     a.add_argument("--no-ablations", action="store_true", help="no SKD ablation rows")
     a.add_argument("--ablation-fraction", type=float, default=0.2,
                    help="label fraction of the ablation table and of --headline-seeds")

@@ -188,10 +188,8 @@ def test_jobs_add_a_tuned_row_only_where_tuning_moved_the_weight():
     assert len(grid._jobs(args, 0.2, tuned)) == 4 + len(grid.ABLATIONS)
     args.no_ablations = True
     assert len(grid._jobs(args, 0.2, tuned)) == 4
-    # --tuned-only: away from the headline fraction the paper's row of a moved weight is dropped
-    args.tuned_only = True
-    assert [n for n, _, _ in grid._jobs(args, 1.0, tuned)] == ["kd", "skd", "at (tuned)"]
-    assert [n for n, _, _ in grid._jobs(args, 0.2, tuned)] == names
+    # lean (--tuned-only outside the full table): the paper's row of a moved weight is dropped
+    assert [n for n, _, _ in grid._jobs(args, 1.0, tuned, lean=True)] == ["kd", "skd", "at (tuned)"]
 
 
 def test_headline_seeds_beyond_seeds_train_the_headline_methods_only():
@@ -205,7 +203,12 @@ def test_headline_seeds_beyond_seeds_train_the_headline_methods_only():
     every = ["kd", "at", "skd", "at (tuned)"]
     assert groups == {(0.2, 0): every, (0.2, 1): every, (0.2, 2): ["at", "skd", "at (tuned)"],
                       (0.2, 3): ["at", "skd", "at (tuned)"], (1.0, 0): every, (1.0, 1): every}
-    args.first_seed, args.headline_methods = 3, None  # a second call on later seeds; every method
+    args.tuned_only = True  # the paper's row of at only in the full table (20%, seeds 0-1)
+    groups = {(f, s): [n for n, _, _ in jobs] for f, s, jobs in grid._accuracy_groups(args, tuned)}
+    assert groups == {(0.2, 0): every, (0.2, 1): every, (0.2, 2): ["skd", "at (tuned)"],
+                      (0.2, 3): ["skd", "at (tuned)"], (1.0, 0): ["kd", "skd", "at (tuned)"],
+                      (1.0, 1): ["kd", "skd", "at (tuned)"]}
+    args.first_seed, args.headline_methods, args.tuned_only = 3, None, False  # every method
     assert [(f, s) for f, s, _ in grid._accuracy_groups(args, tuned)] == [
         (0.2, 3), (0.2, 4), (0.2, 5), (0.2, 6), (1.0, 3), (1.0, 4)]
 
