@@ -79,6 +79,7 @@ def paired_rows(folder):
             means = {r["name"]: r["video_acc"] for r in result["rows"] if r["fraction"] == f}
             if p:
                 rows.append(dict(regime=regime, fraction=f, best=p["best"], skd=means["skd"],
+                                 epochs=result["args"]["epochs"],
                                  other=means[p["best"]], **paired(result, f, "skd", p["best"])))
     return rows
 
@@ -262,7 +263,7 @@ def fig_accuracy(plt, results, path):
                             lw=2.4 if name in ("skd", "teacher (ce)") else 1, color=_colour(name),
                             ls="--" if name.startswith("teacher") else "-",
                             alpha=1 if name in ("skd", "teacher (ce)") else 0.8)
-            handles.setdefault(name, h)
+            handles.setdefault(name.replace(" (tuned)", ""), h)  # one entry per method
         ax.axhline(1 / result["bench"]["classes"], color="grey", ls=":", lw=1)
         ax.text(-0.45, 1 / result["bench"]["classes"] + 0.01, "chance", color="grey", fontsize=8)
         ax.set_xticks(range(len(fractions)), [_seeds_label(stats, names, f) for f in fractions])
@@ -277,14 +278,15 @@ def fig_accuracy(plt, results, path):
 
 def fig_paired(plt, rows, path):
     """SKD minus the best other student, one dot per seed, with the mean and its 95% interval."""
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    fig, ax = plt.subplots(figsize=(max(7.5, 1.9 * len(rows)), 4.2))  # room for each label
     for i, r in enumerate(rows):
         ax.plot(i + np.linspace(-0.12, 0.12, r["n"]), r["diffs"], "o", color="C0", alpha=0.75,
                 label="one seed" if i == 0 else None)
         ax.errorbar(i + 0.3, r["mean"], yerr=r["half"], fmt="s", color="k", capsize=4,
                     label="mean and 95% t-interval" if i == 0 else None)
     ax.axhline(0, color="grey", lw=1)
-    ax.set_xticks(range(len(rows)), [f"regime {r['regime']}\n{r['fraction']:.0%} labels\n"
+    ax.set_xticks(range(len(rows)), [f"regime {r['regime']}, {r['epochs']} epochs\n"
+                                      f"{r['fraction']:.0%} labels\n"
                                       f"n = {r['n']} seeds\n{r['mean']:+.3f} "
                                       f"[{r['lo']:+.3f}, {r['hi']:+.3f}]" for r in rows],
                   fontsize=8)
