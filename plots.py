@@ -11,8 +11,9 @@ seeds that excludes zero, here the paired t-interval of the per-seed differences
 split and clips), mean +- t_{0.975,n-1} * sd / sqrt(n).
 
 matplotlib draws the figures and is not a dependency of the project (pip install matplotlib):
-without it `summary` and `versus` still work and the drawing commands stop with one `error:` line. The
-functions that turn JSON into numbers need no matplotlib; tests/test_plots.py checks them.
+without it `summary` and `versus` still work and the drawing commands stop with one `error:`
+line. The functions that turn JSON into numbers need no matplotlib; tests/test_plots.py checks
+them.
 """
 import argparse
 import json
@@ -108,15 +109,14 @@ def _ci(r):
 def summary_table(folder):
     """The README's results table and the report's ablation table (Markdown), every number
     from the per-seed runs in results/accuracy*.json."""
-    ci = _ci
     lines = ["| regime | labels | seeds | SKD | best other (tuned) | SKD - best, 95% CI | "
              "SKD ahead on |", "|---|---|---|---|---|---|---|"]
     lines += [f"| {r['regime']} | {r['fraction']:.0%} | {r['n']} | {r['skd']:.3f} | {r['best']} "
-              f"{r['other']:.3f} | {ci(r)} | {r['leads']} of {r['n']} |"
+              f"{r['other']:.3f} | {_ci(r)} | {r['leads']} of {r['n']} |"
               for r in paired_rows(folder)]
     lines += ["", "| regime | labels | seeds | SKD minus | 95% CI | SKD ahead on |",
               "|---|---|---|---|---|---|"]
-    lines += [f"| {r['regime']} | {r['fraction']:.0%} | {r['n']} | {r['variant']} | {ci(r)} | "
+    lines += [f"| {r['regime']} | {r['fraction']:.0%} | {r['n']} | {r['variant']} | {_ci(r)} | "
               f"{r['leads']} of {r['n']} |" for r in ablation_rows(folder)]
     return "\n".join(lines)
 
