@@ -150,7 +150,7 @@ def _accuracy_groups(args, tuned):
         for s in range(args.first_seed, args.first_seed + (args.headline_seeds if headline
                                                            else args.seeds)):
             full = headline and s < args.seeds
-            jobs = _jobs(args, f, tuned, lean=getattr(args, "tuned_only", False) and not full)
+            jobs = _jobs(args, f, tuned, lean=args.tuned_only and not full)
             if headline and s >= args.seeds and args.headline_methods:  # the extra seeds
                 jobs = [j for j in jobs if j[2][1] in args.headline_methods]
             groups.append((f, s, jobs))

@@ -197,7 +197,7 @@ def test_headline_seeds_beyond_seeds_train_the_headline_methods_only():
     args = types.SimpleNamespace(methods=["kd", "at", "skd"], ablation_fraction=0.2,
                                  skd_variant=[], no_ablations=True, fractions=[0.2, 1.0],
                                  seeds=2, headline_seeds=4, first_seed=0,
-                                 headline_methods=["skd", "at"])
+                                 headline_methods=["skd", "at"], tuned_only=False)
     tuned = {"at": ["--at-weight", "10"]}
     groups = {(f, s): [n for n, _, _ in jobs] for f, s, jobs in grid._accuracy_groups(args, tuned)}
     every = ["kd", "at", "skd", "at (tuned)"]
