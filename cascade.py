@@ -167,7 +167,10 @@ class Distiller(nn.Module):
         m = self.method if teacher is not None else "ce"
         if m in ("kd", "takd", "skd"):
             weight = cfg.lambda_kd * ((1 - progress) if cfg.kd_anneal else 1)  # progress in (0, 1]
-            terms["kd"] = weight * kd_loss(zs, zt, cfg.tau)  # Hinton, 'batchmean' * tau^2
+            if m == "skd" and cfg.logit_loss == "dist":  # a variant: DIST's correlations
+                terms["kd"] = weight * dist_loss(zs, zt)
+            else:
+                terms["kd"] = weight * kd_loss(zs, zt, cfg.tau)  # Hinton, 'batchmean' * tau^2
         elif m == "dkd":  # warm-up: linear over the first 20/240 of the link, step by step
             # the target class: the given label, or the teacher's prediction for unlabelled videos
             target = torch.where(labels >= 0, labels, zt.argmax(1))  # (B,)

@@ -20,6 +20,8 @@ from cascade import METHODS, S
 from losses import SUBSTAGE_LOSSES
 from models import parse_arch
 
+LOGIT_LOSSES = ("kd", "dist")  # SKD's logit term in the last phase (--logit-loss)
+
 
 def arg(default, help):
     return field(default=default, metadata={"help": help})
@@ -58,6 +60,9 @@ class Args:
     kd_anneal: bool = arg(False, "the KD term's weight falls linearly from --lambda-kd to 0 over "
                           "the link's steps: the student leans on the teacher early and on the "
                           "labels late (a smooth form of Cho and Hariharan's early-stopped KD)")
+    logit_loss: str = arg("kd", "SKD's logit term in the last phase, weighted by --lambda-kd: kd = "
+                          "Hinton's KL at --tau (Sec. 6), dist = DIST's inter- and intra-class "
+                          "correlations (Huang et al.; a variant, METHOD.md Sec. 10)")
     lambda_feat: float = arg(1.0, "weight of the balanced substage losses (Sec. 6)")
     feat_anneal: bool = arg(False, "SKD's last phase: the substage losses' weight falls linearly "
                             "from --lambda-feat to 0 over the link's steps, so the student "
@@ -221,6 +226,11 @@ def fill_defaults(a):
         fail(f"--at-substages takes substages 1..{S}, comma-separated, got '{a.at_substages}'")
     if a.substage_loss not in SUBSTAGE_LOSSES:
         fail(f"--substage-loss takes {' or '.join(SUBSTAGE_LOSSES)}, got '{a.substage_loss}'")
+    if a.logit_loss not in LOGIT_LOSSES:
+        fail(f"--logit-loss takes {' or '.join(LOGIT_LOSSES)}, got '{a.logit_loss}'")
+    if a.logit_loss != "kd" and a.method != "skd":
+        fail(f"--logit-loss changes SKD's last phase; for --method {a.method} drop it (DIST "
+             "alone is --method dist)")
     if a.feat_anneal and a.method != "skd":
         fail(f"--feat-anneal changes SKD's last phase; --method {a.method} has none: drop it")
     if a.method == "skd" and a.no_corr and a.no_dist:

@@ -497,6 +497,25 @@ def test_feat_anneal_scales_the_last_phase_substage_term_only():
             plain(x, batch, phase, 0.5)["feat"].item(), rel=1e-6)
 
 
+def test_logit_loss_dist_replaces_skd_kd_term_in_the_last_phase_only():
+    """--logit-loss dist: SKD's last-phase logit term is lambda_kd * DIST (Huang et al.'s inter- and
+    intra-class correlations, tau 1) instead of Hinton's KL; the substage and task terms, and the
+    feature-only phases, do not move."""
+    x, batch = clips(), make_batch()
+    kl, dist = make_distiller("skd"), make_distiller("skd", logit_loss="dist", lambda_kd=2.0)
+    for d in (kl, dist):
+        d.eval()
+    a, b = kl(x, batch, S + 1, 0.5), dist(x, batch, S + 1, 0.5)
+    with torch.no_grad():
+        zs = dist.student(x)
+        zt = dist.teacher(x)
+    assert b["kd"].item() == pytest.approx(2.0 * losses.dist_loss(zs, zt).item(), rel=1e-5)
+    assert b["kd"].item() != pytest.approx(a["kd"].item(), rel=1e-3)
+    for term in ("feat", "task"):
+        assert b[term].item() == pytest.approx(a[term].item(), rel=1e-6)
+    assert "kd" not in dist(x, batch, 1, 0.5)  # phase 1: features only
+
+
 # ------------------------------------------------------------------------------- the cascade
 ARCHS = ["r3d18_w0.5", "r3d10_w0.25", "r3d10_w0.125"]
 

@@ -430,13 +430,16 @@ def fails(root, out, *extra, ok_files=()):
     (["--amp"], ["--amp", "bf16", "CPU", "CUDA"]),  # TINY runs on --device cpu
     (["--substage-loss", "l1"], ["--substage-loss", "cwd or mse", "l1"]),
     (["--method", "kd", "--feat-anneal"], ["--feat-anneal", "--method kd"]),
+    (["--logit-loss", "mse"], ["--logit-loss", "kd or dist", "mse"]),
+    (["--method", "kd", "--logit-loss", "dist"], ["--logit-loss", "--method kd", "--method dist"]),
     (["--lr", "-1"], ["--lr", "> 0", "-1"]),  # once torch's ValueError traceback
     (["--tau", "0"], ["--tau", "> 0"]),
     (["--lambda-kd", "nan"], ["--lambda-kd", ">= 0", "nan"]),
     (["--pl-threshold", "2"], ["--pl-threshold", "[0, 1]", "2.0"]),
 ], ids=["dataset", "arch", "fraction-0", "fraction-1.5", "epochs", "kd-one-model",
         "resume-nothing", "skd-no-loss", "shares-4", "shares-0", "phase-epochs-0",
-        "repeat-3-of-4", "amp-on-cpu", "substage-loss", "feat-anneal-kd", "lr", "tau", "lambda-nan", "pl-threshold"])
+        "repeat-3-of-4", "amp-on-cpu", "substage-loss", "feat-anneal-kd", "logit-loss",
+        "logit-loss-kd", "lr", "tau", "lambda-nan", "pl-threshold"])
 def test_bad_arguments_fail_before_any_work(extra, expected, tiny_set, tmp_path):
     out = tmp_path / "run"
     msg = fails(tiny_set, out, *(["--method", "skd", "--cascade", CASCADE2] + extra))
