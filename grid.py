@@ -136,6 +136,9 @@ def _jobs(args, fraction, tuned=None, lean=False):
                  for n, flags in ABLATIONS.items()]
     # a candidate default of SKD: its flags apply to both links, the assistant's and the student's
     jobs += [(f"skd {v}", "variant", ["--method", "skd"] + v.split()) for v in args.skd_variant]
+    # a variant of the student link alone: the same teacher and SKD assistant as SKD's own row
+    jobs += [(f"skd {v} (student link)", "link", ["--method", "skd"] + v.split())
+             for v in args.link_variant]
     return jobs
 
 
@@ -513,6 +516,10 @@ def main(argv=None):
     grid.add_argument("--skd-variant", action="append", default=[], metavar="FLAGS",
                       help="a candidate default of SKD, e.g. '--phase-epochs 0.5': a row 'skd "
                            "FLAGS' whose assistant is trained with FLAGS too (repeatable)")
+    grid.add_argument("--link-variant", action="append", default=[], metavar="FLAGS",
+                      help="a variant of SKD's student link alone, e.g. '--logit-loss dist': a "
+                           "row 'skd FLAGS (student link)' distilled from SKD's own teacher and "
+                           "assistant, so that it and SKD differ in that link only (repeatable)")
     grid.add_argument("--quick", action="store_true",
                       help="one seed, 20%% labels, 2 epochs of 10 steps per model: a smoke test")
     a = sub.add_parser("accuracy", parents=[grid],

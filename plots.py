@@ -50,12 +50,13 @@ def load(folder, name):
         return json.load(f)
 
 
-def regimes(folder):
+def regimes(folder, set_seed=0):
     """{regime: its results file's name}: grid.py writes regime a to accuracy.json and regime r
-    to accuracy_r.json."""
-    names = sorted(f[:-5] for f in os.listdir(folder) if f.startswith("accuracy")
+    to accuracy_r.json; a grid on a tuning set (--set-seed N) to setN_accuracy*.json."""
+    start = "accuracy" if set_seed == 0 else f"set{set_seed}_accuracy"
+    names = sorted(f[:-5] for f in os.listdir(folder) if f.startswith(start)
                    and f.endswith(".json")) if os.path.isdir(folder) else []
-    return {(n.split("_", 1) + ["a"])[1]: n for n in names}
+    return {(n[len(start):].split("_", 1) + ["a"])[1]: n for n in names}
 
 
 def paired(result, fraction, first, second):
@@ -121,19 +122,21 @@ def summary_table(folder):
     return "\n".join(lines)
 
 
-def versus_table(folder, regime=None):
-    """SKD minus every other student (paper and tuned rows), paired by seed, per regime and label
-    fraction, best mean first (Markdown): the summary keeps the best one only, which can hide a
-    close second, and a row with more seeds than the others (--headline-seeds)."""
+def versus_table(folder, regime=None, set_seed=0):
+    """SKD minus every other student (paper and tuned rows, and SKD's variants), paired by seed,
+    per regime and label fraction, best mean first (Markdown): the summary keeps the best one
+    only, which can hide a close second, and a row with more seeds than the others
+    (--headline-seeds)."""
     lines = ["| regime | labels | other student | its mean | seeds | SKD - it, 95% CI | "
              "SKD ahead on |", "|---|---|---|---|---|---|---|"]
-    for r, name in regimes(folder).items():
+    for r, name in regimes(folder, set_seed).items():
         result = load(folder, name)
         if regime not in (None, r) or not result:
             continue
         for f in sorted({x["fraction"] for x in result["rows"]}):
             others = sorted((x for x in result["rows"] if x["fraction"] == f and x["name"] != "skd"
-                             and x["kind"] in ("method", "tuned")), key=lambda x: -x["video_acc"])
+                             and x["kind"] in ("method", "tuned", "variant", "link")),
+                            key=lambda x: -x["video_acc"])
             for x in others:
                 p = paired(result, f, "skd", x["name"])
                 if p["n"]:
@@ -487,10 +490,12 @@ def main(argv=None):
     v = sub.add_parser("versus", help="print SKD minus every other student, paired by seed")
     v.add_argument("folder", nargs="?", default="results")
     v.add_argument("--regime", help="one regime only (a, b, c)")
+    v.add_argument("--set-seed", type=int, default=0,
+                   help="the grids of that simulated set: 1 = the tuning set (set1_accuracy*.json)")
     args = p.parse_args(argv)
     if args.what in ("summary", "versus"):
         print(summary_table(args.folder) if args.what == "summary"
-              else versus_table(args.folder, args.regime))
+              else versus_table(args.folder, args.regime, args.set_seed))
         return
     try:
         if args.what == "results":

@@ -24,7 +24,8 @@ import train
 
 REPO = Path(train.__file__).resolve().parent
 GRID = ["--methods", "--epochs", "--teacher-epochs", "--pretrain-epochs", "--max-steps-per-epoch",
-        "--jobs", "--videos-per-class", "--regime", "--first-seed", "--skd-variant", "--quick"]
+        "--jobs", "--videos-per-class", "--regime", "--first-seed", "--skd-variant",
+        "--link-variant", "--quick"]
 ENTRY_POINTS = {  # id: (main, argv before --help, flags its help must list)
     "train": (train.main, [], ["--" + f.name.replace("_", "-") for f in fields(config.Args)]),
     "grid": (grid.main, [], ["accuracy", "tune"]),

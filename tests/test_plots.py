@@ -75,6 +75,27 @@ def test_versus_table_pairs_skd_with_every_other_student(capsys):
     assert plots._ci(plots.interval([0.02])) == "+0.020 (one seed: no interval)"
 
 
+def test_versus_reads_a_tuning_set_grid_with_its_student_link_variants(tmp_path, capsys):
+    """`versus --set-seed 1` reads set1_accuracy*.json (a grid on the tuning set, which the
+    summary and the figures ignore) and pairs SKD with a --link-variant row, seed by seed."""
+    link = "skd --logit-loss dist (student link)"
+    acc = {"skd": [0.90, 0.84, 0.87], link: [0.91, 0.80, 0.88]}
+    result = dict(rows=[dict(name=n, kind="method" if n == "skd" else "link", fraction=0.2,
+                             video_acc=float(np.mean(v))) for n, v in acc.items()],
+                  runs=[dict(name=n, seed=s, fraction=0.2, video_acc=a)
+                        for n, v in acc.items() for s, a in enumerate(v)])
+    with open(tmp_path / "set1_accuracy_c.json", "w") as f:
+        json.dump(result, f)
+    assert plots.regimes(str(tmp_path)) == {} and plots.paired_rows(str(tmp_path)) == []
+    assert plots.regimes(str(tmp_path), 1) == {"c": "set1_accuracy_c"}
+    plots.main(["versus", str(tmp_path), "--set-seed", "1"])
+    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("| c |")]
+    d = np.subtract(acc["skd"], acc[link])  # -0.01, +0.04, -0.01
+    half = plots.T975[2] * d.std(ddof=1) / math.sqrt(3)
+    assert lines == [f"| c | 20% | {link} | 0.863 | 3 | {d.mean():+.3f} [{d.mean() - half:+.3f}, "
+                     f"{d.mean() + half:+.3f}] | 1 of 3 |"]
+
+
 def _metrics(path):
     """A two-link run (cross-entropy, then staged SKD) of 2 epochs x 10 steps, logged sparsely:
     the last step of every epoch, as train.py always does, and one step in between."""
