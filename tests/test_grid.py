@@ -185,7 +185,7 @@ def test_tune_runs_each_setting_and_picks_the_best(tmp_path):
 def test_jobs_add_a_tuned_row_only_where_tuning_moved_the_weight():
     import types
     args = types.SimpleNamespace(methods=["kd", "at", "skd"], ablation_fraction=0.2,
-                                 skd_variant=[], no_ablations=False)
+                                 skd_variant=[], link_variant=[], no_ablations=False)
     tuned = {"kd": ["--lambda-kd", "1"], "at": ["--at-weight", "10"]}  # kd: the paper's value
     names = [n for n, _, _ in grid._jobs(args, 0.1, tuned)]
     assert names == ["kd", "at", "skd", "at (tuned)"]
@@ -201,7 +201,8 @@ def test_jobs_add_a_tuned_row_only_where_tuning_moved_the_weight():
 def test_headline_seeds_beyond_seeds_train_the_headline_methods_only():
     import types
     args = types.SimpleNamespace(methods=["kd", "at", "skd"], ablation_fraction=0.2,
-                                 skd_variant=[], no_ablations=True, fractions=[0.2, 1.0],
+                                 skd_variant=[], link_variant=[], no_ablations=True,
+                                 fractions=[0.2, 1.0],
                                  seeds=2, headline_seeds=4, first_seed=0,
                                  headline_methods=["skd", "at"], tuned_only=False)
     tuned = {"at": ["--at-weight", "10"]}
