@@ -51,7 +51,7 @@ ENTRY_POINTS = {  # id: (main, argv before --help, flags its help must list)
     "models": (models.main, [], ["ARCH"]),
     "plots": (plots.main, [], ["summary", "versus", "results", "curves"]),
     "plots-summary": (plots.main, ["summary"], ["folder"]),
-    "plots-versus": (plots.main, ["versus"], ["folder", "--regime"]),
+    "plots-versus": (plots.main, ["versus"], ["folder", "--regime", "--set-seed"]),
     "plots-results": (plots.main, ["results"], ["folder"]),
     "plots-curves": (plots.main, ["curves"], ["run", "--out"]),
     "rehearsal": (rehearsal.main, [], ["--root", "--classes", "--train-per-class",
