@@ -515,11 +515,13 @@ def main(argv=None):
                            "seeds of the same grid at the same time (finished runs are reused)")
     grid.add_argument("--skd-variant", action="append", default=[], metavar="FLAGS",
                       help="a candidate default of SKD, e.g. '--phase-epochs 0.5': a row 'skd "
-                           "FLAGS' whose assistant is trained with FLAGS too (repeatable)")
+                           "FLAGS' whose assistant is trained with FLAGS too (repeatable; a "
+                           "single flag takes '=': --skd-variant=--joint)")
     grid.add_argument("--link-variant", action="append", default=[], metavar="FLAGS",
                       help="a variant of SKD's student link alone, e.g. '--logit-loss dist': a "
                            "row 'skd FLAGS (student link)' distilled from SKD's own teacher and "
-                           "assistant, so that it and SKD differ in that link only (repeatable)")
+                           "assistant, so that it and SKD differ in that link only (repeatable; "
+                           "a single flag takes '=': --link-variant=--no-cascade)")
     grid.add_argument("--quick", action="store_true",
                       help="one seed, 20%% labels, 2 epochs of 10 steps per model: a smoke test")
     a = sub.add_parser("accuracy", parents=[grid],
