@@ -8,9 +8,9 @@ tuned on a separate tuning set and a cache that reuses a finished run only for t
 
 METHOD.md Sec. 7 (the baselines) and Sec. 8 (clip and video accuracy). Results go to
 results/tuning.json, results/accuracy.json (every run with its key and every model's accuracy;
-regimes b and c: tuning_<regime>.json, accuracy_<regime>.json; a tuning at other --epochs
-than the regime's: tuning_<regime>_<N>epochs.json, which `accuracy` at N epochs reads; a grid
-on the tuning set: set1_accuracy*.json) and the Markdown tables printed
+regimes b and c: tuning_<regime>.json, accuracy_<regime>.json; at other --epochs than the
+regime's: tuning_<regime>_<N>epochs.json, which `accuracy` at N epochs reads, and
+accuracy_<regime>_<N>epochs.json; a grid on the tuning set: set1_accuracy*.json) and the Markdown tables printed
 at the end; runs live in results/runs/ (not kept in git). `accuracy` then redraws the report's
 figures (plots.py).
 """
@@ -392,21 +392,29 @@ def _tuned_weights(args):
     return tuning["best"]
 
 
+def _other_budget(args):
+    """'_<N>epochs' where a grid trains another number of epochs than its regime's (--quick, a
+    smoke test, excepted), else '': such a grid writes files of its own, never the regime's."""
+    other = args.epochs != REGIMES[args.regime]["epochs"] and not args.quick
+    return f"_{args.epochs}epochs" if other else ""
+
+
 def _tuning_name(args):
     """The tuning's results/<name>.json: tuning.json for regime a at its grid's epochs,
     tuning_<regime>.json for the others; a tuning at another budget gets its own file,
-    tuning_<regime>_<epochs>epochs.json, so it never replaces the default one (--quick, a smoke
-    test, keeps the default name)."""
-    other = args.epochs != REGIMES[args.regime]["epochs"] and not args.quick
-    return "tuning" + ("" if args.regime == "a" and not other else f"_{args.regime}") + (
-        f"_{args.epochs}epochs" if other else "")
+    tuning_<regime>_<epochs>epochs.json, which `accuracy` at that budget reads."""
+    other = _other_budget(args)
+    return "tuning" + ("" if args.regime == "a" and not other else f"_{args.regime}") + other
 
 
 def _accuracy_file(args):
     """results/<name>.json of an accuracy grid: accuracy.json for regime a's reported set,
-    accuracy_<regime>.json for the others; a grid on another set (the tuning set) writes
-    set<seed>_accuracy*.json, which never replaces a report and which plots.py does not draw."""
-    name = "accuracy" + ("" if args.regime == "a" else f"_{args.regime}")
+    accuracy_<regime>.json for the others, accuracy_<regime>_<N>epochs.json at another budget
+    than the regime's; a grid on another set (the tuning set) writes set<seed>_accuracy*.json.
+    None replaces a report of another budget or set; plots.py draws the tuning sets' only when
+    asked (plots.py versus --set-seed)."""
+    other = _other_budget(args)
+    name = "accuracy" + ("" if args.regime == "a" and not other else f"_{args.regime}") + other
     return name if args.set_seed == 0 else f"set{args.set_seed}_{name}"
 
 

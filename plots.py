@@ -51,12 +51,18 @@ def load(folder, name):
 
 
 def regimes(folder, set_seed=0):
-    """{regime: its results file's name}: grid.py writes regime a to accuracy.json and regime r
-    to accuracy_r.json; a grid on a tuning set (--set-seed N) to setN_accuracy*.json."""
+    """{regime: its results file's name}: grid.py writes regime a to accuracy.json, regime r to
+    accuracy_r.json, a grid at another budget than its regime's to accuracy_r_<N>epochs.json
+    (key 'r_<N>epochs'), and a grid on a tuning set (--set-seed N) to setN_accuracy*.json."""
     start = "accuracy" if set_seed == 0 else f"set{set_seed}_accuracy"
     names = sorted(f[:-5] for f in os.listdir(folder) if f.startswith(start)
                    and f.endswith(".json")) if os.path.isdir(folder) else []
     return {(n[len(start):].split("_", 1) + ["a"])[1]: n for n in names}
+
+
+def letter(regime):
+    """'a' of regimes()'s key 'a_30epochs' (the regime, without its budget)."""
+    return regime.split("_")[0]
 
 
 def paired(result, fraction, first, second):
@@ -110,9 +116,10 @@ def _ci(r):
 def summary_table(folder):
     """The README's results table and the report's ablation table (Markdown), every number
     from the per-seed runs in results/accuracy*.json."""
-    lines = ["| regime | labels | seeds | SKD | best other (tuned) | SKD - best, 95% CI | "
-             "SKD ahead on |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['regime']} | {r['fraction']:.0%} | {r['n']} | {r['skd']:.3f} | {r['best']} "
+    lines = ["| regime | epochs | labels | seeds | SKD | best other (tuned) | SKD - best, 95% CI | "
+             "SKD ahead on |", "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {letter(r['regime'])} | {r['epochs']} | {r['fraction']:.0%} | {r['n']} | "
+              f"{r['skd']:.3f} | {r['best']} "
               f"{r['other']:.3f} | {_ci(r)} | {r['leads']} of {r['n']} |"
               for r in paired_rows(folder)]
     lines += ["", "| regime | labels | seeds | SKD minus | 95% CI | SKD ahead on |",
@@ -270,7 +277,8 @@ def fig_accuracy(plt, results, path):
         ax.axhline(1 / result["bench"]["classes"], color="grey", ls=":", lw=1)
         ax.text(-0.45, 1 / result["bench"]["classes"] + 0.01, "chance", color="grey", fontsize=8)
         ax.set_xticks(range(len(fractions)), [_seeds_label(stats, names, f) for f in fractions])
-        ax.set(xlim=(-0.5, len(fractions) - 0.5), ylim=(0, 1.02), title=f"regime {regime}")
+        ax.set(xlim=(-0.5, len(fractions) - 0.5), ylim=(0, 1.02),
+               title=f"regime {letter(regime)}, {result['args']['epochs']} epochs")
     axes[0, 0].set_ylabel("video accuracy (fraction of test videos)")
     fig.legend(handles.values(), handles.keys(), loc="center right", fontsize=8)
     fig.suptitle("Student video accuracy (teacher: its own), mean and 95% t-interval over seeds;"
@@ -288,7 +296,7 @@ def fig_paired(plt, rows, path):
         ax.errorbar(i + 0.3, r["mean"], yerr=r["half"], fmt="s", color="k", capsize=4,
                     label="mean and 95% t-interval" if i == 0 else None)
     ax.axhline(0, color="grey", lw=1)
-    ax.set_xticks(range(len(rows)), [f"regime {r['regime']}, {r['epochs']} epochs\n"
+    ax.set_xticks(range(len(rows)), [f"regime {letter(r['regime'])}, {r['epochs']} epochs\n"
                                       f"{r['fraction']:.0%} labels\n"
                                       f"n = {r['n']} seeds\n{r['mean']:+.3f} "
                                       f"[{r['lo']:+.3f}, {r['hi']:+.3f}]" for r in rows],
@@ -489,7 +497,8 @@ def main(argv=None):
     c.add_argument("--out", default=None, help="the PNG to write (default <run>/curves.png)")
     v = sub.add_parser("versus", help="print SKD minus every other student, paired by seed")
     v.add_argument("folder", nargs="?", default="results")
-    v.add_argument("--regime", help="one regime only (a, b, c)")
+    v.add_argument("--regime", help="one regime only: a, b, c, or a regime at another budget "
+                   "than its own, as its file names it (a_30epochs: accuracy_a_30epochs.json)")
     v.add_argument("--set-seed", type=int, default=0,
                    help="the grids of that simulated set: 1 = the tuning set (set1_accuracy*.json)")
     args = p.parse_args(argv)

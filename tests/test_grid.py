@@ -269,8 +269,15 @@ def test_tuned_weights_refuse_the_tuning_set_unless_checking_an_ordering(tmp_pat
     with pytest.raises(SystemExit, match="regime c"):
         grid._tuned_weights(args)  # another regime's weights: refused even when checking
     args.set_seed, args.check_on_tuning_set = 0, False
+    args.epochs = grid.REGIMES["a"]["epochs"]
     assert grid._accuracy_file(args) == "accuracy"
-    args.regime = "b"
+    args.epochs = 2 * grid.REGIMES["a"]["epochs"]  # another budget: never the regime's report
+    assert grid._accuracy_file(args) == f"accuracy_a_{args.epochs}epochs"
+    args.set_seed = 1
+    assert grid._accuracy_file(args) == f"set1_accuracy_a_{args.epochs}epochs"
+    args.set_seed, args.quick = 0, True  # a smoke test keeps the default name
+    assert grid._accuracy_file(args) == "accuracy"
+    args.regime, args.quick, args.epochs = "b", False, grid.REGIMES["b"]["epochs"]
     assert grid._accuracy_file(args) == "accuracy_b"
     args.regime, args.epochs = "c", 10
     with pytest.raises(SystemExit) as e:  # 30-epoch weights in a 10-epoch report: refused
@@ -285,9 +292,11 @@ def test_tuned_weights_refuse_the_tuning_set_unless_checking_an_ordering(tmp_pat
     args.tuning = "none"
     assert grid._tuned_weights(args) == {}
     args.regime = "b"
-    for name in ("accuracy.json", "accuracy_b.json", "set1_accuracy_c.json"):
+    for name in ("accuracy.json", "accuracy_b.json", "set1_accuracy_c.json",
+                 "accuracy_a_30epochs.json"):
         (tmp_path / name).write_text("{}")
-    assert plots.regimes(str(tmp_path)) == {"a": "accuracy", "b": "accuracy_b"}
+    assert plots.regimes(str(tmp_path)) == {"a": "accuracy", "b": "accuracy_b",
+                                            "a_30epochs": "accuracy_a_30epochs"}
 
 
 @pytest.mark.parametrize("argv, name", [

@@ -51,7 +51,7 @@ def test_summary_table_matches_grid_and_the_per_seed_table():
     assert no_dist["diffs"] == pytest.approx(np.subtract(skd, variant).tolist(), abs=1e-3)
     assert no_dist["lo"] > 0 and no_dist["leads"] == 5
     table = plots.summary_table(RESULTS)
-    assert "| a | 20% | 5 | 0.678 | fitnet (tuned) 0.652 | +0.026 [-0.068, +0.121] |" in table
+    assert "| a | 10 | 20% | 5 | 0.678 | fitnet (tuned) 0.652 | +0.026 [-0.068, +0.121] |" in table
 
 
 def test_versus_table_pairs_skd_with_every_other_student(capsys):
@@ -88,7 +88,11 @@ def test_versus_reads_a_tuning_set_grid_with_its_student_link_variants(tmp_path,
         json.dump(result, f)
     assert plots.regimes(str(tmp_path)) == {} and plots.paired_rows(str(tmp_path)) == []
     assert plots.regimes(str(tmp_path), 1) == {"c": "set1_accuracy_c"}
-    plots.main(["versus", str(tmp_path), "--set-seed", "1"])
+    (tmp_path / "set1_accuracy_a_30epochs.json").write_text("{}")  # another budget: its own key
+    assert plots.regimes(str(tmp_path), 1) == {"c": "set1_accuracy_c",
+                                               "a_30epochs": "set1_accuracy_a_30epochs"}
+    assert plots.letter("a_30epochs") == "a" and plots.letter("c") == "c"
+    plots.main(["versus", str(tmp_path), "--set-seed", "1", "--regime", "c"])
     lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("| c |")]
     d = np.subtract(acc["skd"], acc[link])  # -0.01, +0.04, -0.01
     half = plots.T975[2] * d.std(ddof=1) / math.sqrt(3)
