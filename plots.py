@@ -116,7 +116,7 @@ def _ci(r):
 def summary_table(folder):
     """The README's results table and the report's ablation table (Markdown), every number
     from the per-seed runs in results/accuracy*.json."""
-    lines = ["| regime | epochs | labels | seeds | SKD | best other (tuned) | SKD - best, 95% CI | "
+    lines = ["| regime | epochs | labels | seeds | SKD | best other | SKD - best, 95% CI | "
              "SKD ahead on |", "|---|---|---|---|---|---|---|---|"]
     lines += [f"| {letter(r['regime'])} | {r['epochs']} | {r['fraction']:.0%} | {r['n']} | "
               f"{r['skd']:.3f} | {r['best']} "
@@ -257,10 +257,9 @@ def _seeds_label(stats, names, fraction):
 
 def fig_accuracy(plt, results, path):
     """Student video accuracy against the label fraction, one line per method, 95% intervals."""
-    fig, axes = plt.subplots(1, len(results), figsize=(9.5, 4.2), sharey=True, squeeze=False,
-                             gridspec_kw=dict(width_ratios=[max(1.3, len({r["fraction"] for r in
-                                                                          v["rows"]}))
-                                                            for v in results.values()]))
+    ratios = [max(1.3, len({r["fraction"] for r in v["rows"]})) for v in results.values()]
+    fig, axes = plt.subplots(1, len(results), figsize=(max(9.5, 3 + 1.4 * sum(ratios)), 4.2),
+                             sharey=True, squeeze=False, gridspec_kw=dict(width_ratios=ratios))
     handles = {}
     for ax, (regime, result) in zip(axes[0], results.items()):
         stats, names = per_method(result), shown_methods(result)
@@ -278,7 +277,7 @@ def fig_accuracy(plt, results, path):
         ax.text(-0.45, 1 / result["bench"]["classes"] + 0.01, "chance", color="grey", fontsize=8)
         ax.set_xticks(range(len(fractions)), [_seeds_label(stats, names, f) for f in fractions])
         ax.set(xlim=(-0.5, len(fractions) - 0.5), ylim=(0, 1.02),
-               title=f"regime {letter(regime)}, {result['args']['epochs']} epochs")
+               title=f"regime {letter(regime)}\n{result['args']['epochs']} epochs")
     axes[0, 0].set_ylabel("video accuracy (fraction of test videos)")
     fig.legend(handles.values(), handles.keys(), loc="center right", fontsize=8)
     fig.suptitle("Student video accuracy (teacher: its own), mean and 95% t-interval over seeds;"

@@ -35,8 +35,8 @@ def test_summary_table_matches_grid_and_the_per_seed_table():
     differences as grid.py's own `paired`, and their interval from numpy; one ablation row
     against the per-seed accuracies of the report's table (rounded to 3 digits there)."""
     rows = plots.paired_rows(RESULTS)
-    assert [(r["regime"], r["fraction"]) for r in rows] == [("a", 0.1), ("a", 0.2), ("a", 1.0),
-                                                            ("b", 0.2), ("c", 0.2), ("c", 1.0)]
+    assert [(r["regime"], r["fraction"]) for r in rows] == [
+        ("a", 0.1), ("a", 0.2), ("a", 1.0), ("a_30epochs", 0.2), ("b", 0.2), ("c", 0.2), ("c", 1.0)]
     for r in rows:
         with open(os.path.join(RESULTS, plots.regimes(RESULTS)[r["regime"]] + ".json")) as f:
             grid_paired = json.load(f)["paired"][f"{r['fraction']:g}"]
