@@ -10,9 +10,9 @@ METHOD.md Sec. 7 (the baselines) and Sec. 8 (clip and video accuracy). Results g
 results/tuning.json, results/accuracy.json (every run with its key and every model's accuracy;
 regimes b and c: tuning_<regime>.json, accuracy_<regime>.json; at other --epochs than the
 regime's: tuning_<regime>_<N>epochs.json, which `accuracy` at N epochs reads, and
-accuracy_<regime>_<N>epochs.json; a grid on the tuning set: set1_accuracy*.json) and the Markdown tables printed
-at the end; runs live in results/runs/ (not kept in git). `accuracy` then redraws the report's
-figures (plots.py).
+accuracy_<regime>_<N>epochs.json; a grid on the tuning set: set1_accuracy*.json) and the
+Markdown tables printed at the end; runs live in results/runs/ (not kept in git). `accuracy` then
+redraws the report's figures (plots.py).
 """
 import argparse
 import contextlib

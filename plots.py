@@ -78,7 +78,7 @@ def paired(result, fraction, first, second):
 
 def paired_rows(folder):
     """The summary table: per regime and label fraction, SKD against the best other student by
-    mean (the one grid.py chose: FitNets with its tuned weight, wherever it was run)."""
+    mean over the seeds it ran (the one grid.py chose and wrote under "paired")."""
     rows = []
     for regime, name in regimes(folder).items():
         result = load(folder, name) or {}
