@@ -392,29 +392,26 @@ def _tuned_weights(args):
     return tuning["best"]
 
 
-def _other_budget(args):
-    """'_<N>epochs' where a grid trains another number of epochs than its regime's (--quick, a
-    smoke test, excepted), else '': such a grid writes files of its own, never the regime's."""
+def _results_name(stem, args):
+    """results/<name>.json of a grid: <stem> for regime a at its own budget, <stem>_<regime> for
+    the others, and <stem>_<regime>_<N>epochs at another number of epochs than the regime's
+    (--quick, a smoke test, excepted), so that no grid replaces another budget's file."""
     other = args.epochs != REGIMES[args.regime]["epochs"] and not args.quick
-    return f"_{args.epochs}epochs" if other else ""
+    return stem + ("" if args.regime == "a" and not other else f"_{args.regime}") + (
+        f"_{args.epochs}epochs" if other else "")
 
 
 def _tuning_name(args):
-    """The tuning's results/<name>.json: tuning.json for regime a at its grid's epochs,
-    tuning_<regime>.json for the others; a tuning at another budget gets its own file,
-    tuning_<regime>_<epochs>epochs.json, which `accuracy` at that budget reads."""
-    other = _other_budget(args)
-    return "tuning" + ("" if args.regime == "a" and not other else f"_{args.regime}") + other
+    """The tuning's file: tuning.json, tuning_<regime>.json, or tuning_<regime>_<N>epochs.json,
+    which `accuracy` at that budget reads."""
+    return _results_name("tuning", args)
 
 
 def _accuracy_file(args):
-    """results/<name>.json of an accuracy grid: accuracy.json for regime a's reported set,
-    accuracy_<regime>.json for the others, accuracy_<regime>_<N>epochs.json at another budget
-    than the regime's; a grid on another set (the tuning set) writes set<seed>_accuracy*.json.
-    None replaces a report of another budget or set; plots.py draws the tuning sets' only when
-    asked (plots.py versus --set-seed)."""
-    other = _other_budget(args)
-    name = "accuracy" + ("" if args.regime == "a" and not other else f"_{args.regime}") + other
+    """An accuracy grid's file, named as the tuning's; a grid on another set (the tuning set)
+    writes set<seed>_accuracy*.json. None replaces a report of another budget or set; plots.py
+    draws the tuning sets' only when asked (plots.py versus --set-seed)."""
+    name = _results_name("accuracy", args)
     return name if args.set_seed == 0 else f"set{args.set_seed}_{name}"
 
 
