@@ -47,7 +47,11 @@ def load(folder, name):
     if not os.path.isfile(path):
         return None
     with open(path) as f:
-        return json.load(f)
+        try:
+            return json.load(f)
+        except json.JSONDecodeError as e:  # a cut-off copy, a merge conflict: one line, no trace
+            sys.exit(f"error: {path} is not valid JSON ({e}): restore it (git checkout -- {path}) "
+                     "or rerun the command that wrote it")
 
 
 def regimes(folder, set_seed=0):
@@ -134,9 +138,13 @@ def versus_table(folder, regime=None, set_seed=0):
     per regime and label fraction, best mean first (Markdown): the summary keeps the best one
     only, which can hide a close second, and a row with more seeds than the others
     (--headline-seeds)."""
+    found = regimes(folder, set_seed)
+    if regime is not None and regime not in found:
+        sys.exit(f"error: --regime {regime}: no such results file in {folder}; there are: "
+                 + (", ".join(found) or "none"))
     lines = ["| regime | labels | other student | its mean | seeds | SKD - it, 95% CI | "
              "SKD ahead on |", "|---|---|---|---|---|---|---|"]
-    for r, name in regimes(folder, set_seed).items():
+    for r, name in found.items():
         result = load(folder, name)
         if regime not in (None, r) or not result:
             continue

@@ -184,3 +184,18 @@ def test_help_lists_every_command(capsys):
         plots.main(["--help"])
     out = capsys.readouterr().out
     assert e.value.code == 0 and all(c in out for c in ("summary", "versus", "results", "curves"))
+
+
+def test_a_damaged_results_file_or_an_unknown_regime_is_one_error_line(tmp_path):
+    """A cut-off accuracy JSON, and `versus --regime` naming no results file, each end in one
+    `error:` line that names the file or flag and the fix, not a traceback."""
+    (tmp_path / "accuracy_b.json").write_text('{"rows": [')
+    for argv in (["summary", str(tmp_path)], ["versus", str(tmp_path)]):
+        with pytest.raises(SystemExit) as e:
+            plots.main(argv)
+        assert str(e.value).startswith(f"error: {tmp_path / 'accuracy_b.json'} is not valid JSON")
+        assert "git checkout" in str(e.value) and "\n" not in str(e.value)
+    (tmp_path / "accuracy_b.json").unlink()
+    with pytest.raises(SystemExit) as e:
+        plots.main(["versus", str(tmp_path), "--regime", "b"])
+    assert str(e.value) == f"error: --regime b: no such results file in {tmp_path}; there are: none"
