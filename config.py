@@ -281,6 +281,26 @@ def code_hash(path):
     return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
 
 
+def training_modules(start="train.py", root=REPO):
+    """The repository's modules that train.py imports, directly or through another one, read from
+    their import statements (those inside functions too): train.py, cascade.py, ... but not
+    plots.py, grid.py or benchmark.py, so that editing a figure keeps every cached run."""
+    found, todo = set(), [start]
+    while todo:
+        name = todo.pop()
+        if name in found or not os.path.isfile(os.path.join(root, name)):
+            continue  # the standard library, torch, numpy, av
+        found.add(name)
+        with open(os.path.join(root, name)) as f:
+            tree = ast.parse(f.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                todo += [f"{n.name.split('.')[0]}.py" for n in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                todo.append(f"{node.module.split('.')[0]}.py")
+    return sorted(found)
+
+
 def run_key(a):
     """What made the results of a run with arguments `a` (filled in by parse_args): every setting
     that changes a number, the content hash of every weight file it loads, the data (a simulated
@@ -297,8 +317,7 @@ def run_key(a):
     key = dict(config={k: v for k, v in asdict(a).items() if k not in NOT_RESULTS},
                weights=[file_hash(w) for w in a.weight_files()],
                data=data_key,
-               code={f: code_hash(os.path.join(REPO, f)) for f in sorted(os.listdir(REPO))
-                     if f.endswith(".py") and f not in ("benchmark.py", "grid.py")})
+               code={f: code_hash(os.path.join(REPO, f)) for f in training_modules()})
     key["hash"] = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     return key
 

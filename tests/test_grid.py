@@ -164,6 +164,23 @@ def test_code_hash_ignores_comments_and_docstrings_only(tmp_path):
     assert config.code_hash(a) != config.code_hash(c)
 
 
+def test_the_key_holds_the_code_train_py_runs_and_nothing_else(tmp_path):
+    # a toy repository: a lazy import inside a function, a chain, a sibling nobody imports
+    (tmp_path / "main.py").write_text("import os\nimport helper\n\n\ndef f():\n"
+                                      "    from lazy import g\n    return g\n")
+    (tmp_path / "helper.py").write_text("from deep.sub import x\nimport numpy\n")
+    (tmp_path / "lazy.py").write_text("g = 1\n")
+    (tmp_path / "deep.py").write_text("x = 2\n")
+    (tmp_path / "figures.py").write_text("import main\n")
+    assert config.training_modules("main.py", str(tmp_path)) == [
+        "deep.py", "helper.py", "lazy.py", "main.py"]
+    # the real one: what train.py imports, not the figures, the grid or the benchmarks (editing
+    # a plot must not discard cached trainings)
+    modules = config.training_modules()
+    assert {"train.py", "cascade.py", "losses.py", "models.py", "video.py", "config.py"} <= set(modules)
+    assert not {"plots.py", "grid.py", "benchmark.py", "rehearsal.py"} & set(modules)
+
+
 def test_tune_runs_each_setting_and_picks_the_best(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cmd = [sys.executable, os.path.join(REPO, "grid.py"), "tune", "--quick",
