@@ -65,7 +65,7 @@ def regimes(folder, set_seed=0):
 
 
 def letter(regime):
-    """'a' of regimes()'s key 'a_30epochs' (the regime, without its budget)."""
+    """'a' of regimes()'s key 'a_10epochs' (the regime, without its budget)."""
     return regime.split("_")[0]
 
 
@@ -82,7 +82,8 @@ def paired(result, fraction, first, second):
 
 def paired_rows(folder):
     """The summary table: per regime and label fraction, SKD against the best other student by
-    mean over the seeds it ran (the one grid.py chose and wrote under "paired")."""
+    mean over the seeds it ran (the one grid.py chose and wrote under "paired"); the regimes'
+    budgets (30 epochs) first, then the grids at fewer epochs."""
     rows = []
     for regime, name in regimes(folder).items():
         result = load(folder, name) or {}
@@ -93,7 +94,7 @@ def paired_rows(folder):
                 rows.append(dict(regime=regime, fraction=f, best=p["best"], skd=means["skd"],
                                  epochs=result["args"]["epochs"],
                                  other=means[p["best"]], **paired(result, f, "skd", p["best"])))
-    return rows
+    return sorted(rows, key=lambda r: (-r["epochs"], letter(r["regime"]), r["fraction"]))
 
 
 def ablation_rows(folder):
@@ -105,7 +106,7 @@ def ablation_rows(folder):
         for variant in dict.fromkeys(r["name"] for r in (result or {}).get("rows", [])
                                      if r["kind"] == "ablation"):
             rows.append(dict(regime=regime, fraction=f, variant=variant,
-                             **paired(result, f, "skd", variant)))
+                             epochs=result["args"]["epochs"], **paired(result, f, "skd", variant)))
     return rows
 
 
@@ -126,10 +127,10 @@ def summary_table(folder):
               f"{r['skd']:.3f} | {r['best']} "
               f"{r['other']:.3f} | {_ci(r)} | {r['leads']} of {r['n']} |"
               for r in paired_rows(folder)]
-    lines += ["", "| regime | labels | seeds | SKD minus | 95% CI | SKD ahead on |",
-              "|---|---|---|---|---|---|"]
-    lines += [f"| {r['regime']} | {r['fraction']:.0%} | {r['n']} | {r['variant']} | {_ci(r)} | "
-              f"{r['leads']} of {r['n']} |" for r in ablation_rows(folder)]
+    lines += ["", "| regime | epochs | labels | seeds | SKD minus | 95% CI | SKD ahead on |",
+              "|---|---|---|---|---|---|---|"]
+    lines += [f"| {letter(r['regime'])} | {r['epochs']} | {r['fraction']:.0%} | {r['n']} | "
+              f"{r['variant']} | {_ci(r)} | {r['leads']} of {r['n']} |" for r in ablation_rows(folder)]
     return "\n".join(lines)
 
 
@@ -414,13 +415,16 @@ def draw_results(folder):
     """Every figure whose JSON is in `folder` -> the paths written."""
     plt, written = pyplot(), []
     results = {k: load(folder, n) for k, n in regimes(folder).items()}
+    results = dict(sorted(results.items(),  # as paired_rows: the regimes' 30 epochs first
+                          key=lambda kv: (-kv[1]["args"]["epochs"], letter(kv[0]))))
     if results:
         written.append(fig_accuracy(plt, results, os.path.join(folder, "accuracy.png")))
     rows = paired_rows(folder)
     if rows:
         written.append(fig_paired(plt, rows, os.path.join(folder, "paired.png")))
-    if "a" in results:
-        written.append(fig_efficiency(plt, results["a"], load(folder, "tuning"),
+    if "a_10epochs" in results:  # report section 9: regime a's 10-epoch grid, with its tuning's
+        # --cascade checks of SKD's student sizes (not repeated at 30 epochs)
+        written.append(fig_efficiency(plt, results["a_10epochs"], load(folder, "tuning_a_10epochs"),
                                       os.path.join(folder, "efficiency.png")))
     gpu = {k: v for k, v in (("bf16", load(folder, "throughput_h200_bf16")),
                              ("float32", load(folder, "throughput_h200_fp32"))) if v}
@@ -505,7 +509,7 @@ def main(argv=None):
     v = sub.add_parser("versus", help="print SKD minus every other student, paired by seed")
     v.add_argument("folder", nargs="?", default="results")
     v.add_argument("--regime", help="one regime only: a, b, c, or a regime at another budget "
-                   "than its own, as its file names it (a_30epochs: accuracy_a_30epochs.json)")
+                   "than its own, as its file names it (a_10epochs: accuracy_a_10epochs.json)")
     v.add_argument("--set-seed", type=int, default=0,
                    help="the grids of that simulated set: 1 = the tuning set (set1_accuracy*.json)")
     args = p.parse_args(argv)

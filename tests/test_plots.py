@@ -36,7 +36,8 @@ def test_summary_table_matches_grid_and_the_per_seed_table():
     against the per-seed accuracies of the report's table (rounded to 3 digits there)."""
     rows = plots.paired_rows(RESULTS)
     assert [(r["regime"], r["fraction"]) for r in rows] == [
-        ("a", 0.1), ("a", 0.2), ("a", 1.0), ("a_30epochs", 0.2), ("b", 0.2), ("c", 0.2), ("c", 1.0)]
+        ("a", 0.2), ("c", 0.2), ("c", 1.0),  # 30 epochs, then 10
+        ("a_10epochs", 0.1), ("a_10epochs", 0.2), ("a_10epochs", 1.0), ("b_10epochs", 0.2)]
     for r in rows:
         with open(os.path.join(RESULTS, plots.regimes(RESULTS)[r["regime"]] + ".json")) as f:
             grid_paired = json.load(f)["paired"][f"{r['fraction']:g}"]
@@ -46,7 +47,7 @@ def test_summary_table_matches_grid_and_the_per_seed_table():
         assert r["mean"] == pytest.approx(diffs.mean()) and r["half"] == pytest.approx(half)
         assert r["leads"] == grid_paired["skd_leads"]
     no_dist = next(r for r in plots.ablation_rows(RESULTS)
-                   if (r["regime"], r["variant"]) == ("a", "skd, no distribution loss (Eq. D)"))
+                   if (r["regime"], r["variant"]) == ("a_10epochs", "skd, no distribution loss (Eq. D)"))
     skd, variant = [0.647, 0.671, 0.758, 0.718, 0.595], [0.397, 0.548, 0.540, 0.635, 0.484]
     assert no_dist["diffs"] == pytest.approx(np.subtract(skd, variant).tolist(), abs=1e-3)
     assert no_dist["lo"] > 0 and no_dist["leads"] == 5
@@ -57,20 +58,20 @@ def test_summary_table_matches_grid_and_the_per_seed_table():
 def test_versus_table_pairs_skd_with_every_other_student(capsys):
     """Every paper and tuned row of a regime, best mean first, each paired with SKD over the
     seeds both ran: the best one's row is the summary's; the regime filter keeps one regime."""
-    plots.main(["versus", RESULTS, "--regime", "b"])
-    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("| b |")]
-    with open(os.path.join(RESULTS, "accuracy_b.json")) as f:
+    plots.main(["versus", RESULTS, "--regime", "b_10epochs"])
+    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("| b_10epochs |")]
+    with open(os.path.join(RESULTS, "accuracy_b_10epochs.json")) as f:
         result = json.load(f)
     others = [r for r in result["rows"] if r["kind"] in ("method", "tuned") and r["name"] != "skd"]
     assert len(lines) == len(others)
     means = [float(l.split(" | ")[3]) for l in lines]
     assert means == sorted(means, reverse=True)
-    assert lines[0].startswith("| b | 20% | fitnet (tuned) | 0.537 | 5 | +0.025 [-0.011, +0.061]")
+    assert lines[0].startswith("| b_10epochs | 20% | fitnet (tuned) | 0.537 | 5 | +0.025 [-0.011, +0.061]")
     kd = np.array([r["video_acc"] for r in sorted(result["runs"], key=lambda r: r["seed"])
                    if r["name"] == "skd"]) - [r["video_acc"] for r in sorted(
                        result["runs"], key=lambda r: r["seed"]) if r["name"] == "kd"]
     half = plots.T975[len(kd) - 1] * kd.std(ddof=1) / math.sqrt(len(kd))
-    row = next(l for l in lines if l.startswith("| b | 20% | kd |"))
+    row = next(l for l in lines if l.startswith("| b_10epochs | 20% | kd |"))
     assert f"{kd.mean():+.3f} [{kd.mean() - half:+.3f}, {kd.mean() + half:+.3f}]" in row
     assert plots._ci(plots.interval([0.02])) == "+0.020 (one seed: no interval)"
 
@@ -88,10 +89,10 @@ def test_versus_reads_a_tuning_set_grid_with_its_student_link_variants(tmp_path,
         json.dump(result, f)
     assert plots.regimes(str(tmp_path)) == {} and plots.paired_rows(str(tmp_path)) == []
     assert plots.regimes(str(tmp_path), 1) == {"c": "set1_accuracy_c"}
-    (tmp_path / "set1_accuracy_a_30epochs.json").write_text("{}")  # another budget: its own key
+    (tmp_path / "set1_accuracy_a_10epochs.json").write_text("{}")  # another budget: its own key
     assert plots.regimes(str(tmp_path), 1) == {"c": "set1_accuracy_c",
-                                               "a_30epochs": "set1_accuracy_a_30epochs"}
-    assert plots.letter("a_30epochs") == "a" and plots.letter("c") == "c"
+                                               "a_10epochs": "set1_accuracy_a_10epochs"}
+    assert plots.letter("a_10epochs") == "a" and plots.letter("c") == "c"
     plots.main(["versus", str(tmp_path), "--set-seed", "1", "--regime", "c"])
     lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("| c |")]
     d = np.subtract(acc["skd"], acc[link])  # -0.01, +0.04, -0.01
