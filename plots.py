@@ -69,6 +69,12 @@ def letter(regime):
     return regime.split("_")[0]
 
 
+def budget_first(regime, epochs):
+    """Sort key of the summary, paired.png and accuracy.png: the regimes at their own budget
+    (30 epochs) first, then the grids at fewer epochs, each by regime letter."""
+    return -epochs, letter(regime)
+
+
 def paired(result, fraction, first, second):
     """`first` minus `second`, video accuracy, seed by seed over the seeds both ran at
     `fraction`: each seed has its own teacher, split and clips, which the difference removes.
@@ -94,7 +100,7 @@ def paired_rows(folder):
                 rows.append(dict(regime=regime, fraction=f, best=p["best"], skd=means["skd"],
                                  epochs=result["args"]["epochs"],
                                  other=means[p["best"]], **paired(result, f, "skd", p["best"])))
-    return sorted(rows, key=lambda r: (-r["epochs"], letter(r["regime"]), r["fraction"]))
+    return sorted(rows, key=lambda r: (*budget_first(r["regime"], r["epochs"]), r["fraction"]))
 
 
 def ablation_rows(folder):
@@ -415,8 +421,7 @@ def draw_results(folder):
     """Every figure whose JSON is in `folder` -> the paths written."""
     plt, written = pyplot(), []
     results = {k: load(folder, n) for k, n in regimes(folder).items()}
-    results = dict(sorted(results.items(),  # as paired_rows: the regimes' 30 epochs first
-                          key=lambda kv: (-kv[1]["args"]["epochs"], letter(kv[0]))))
+    results = dict(sorted(results.items(), key=lambda kv: budget_first(kv[0], kv[1]["args"]["epochs"])))
     if results:
         written.append(fig_accuracy(plt, results, os.path.join(folder, "accuracy.png")))
     rows = paired_rows(folder)
