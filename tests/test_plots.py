@@ -36,7 +36,7 @@ def test_summary_table_matches_grid_and_the_per_seed_table():
     against the per-seed accuracies of the report's table (rounded to 3 digits there)."""
     rows = plots.paired_rows(RESULTS)
     assert [(r["regime"], r["fraction"]) for r in rows] == [
-        ("a", 0.2), ("a", 1.0), ("c", 0.2), ("c", 1.0),  # 30 epochs, then 10
+        ("a", 0.2), ("a", 1.0), ("b", 0.2), ("c", 0.2), ("c", 1.0),  # 30 epochs, then 10
         ("a_10epochs", 0.1), ("a_10epochs", 0.2), ("a_10epochs", 1.0), ("b_10epochs", 0.2)]
     for r in rows:
         with open(os.path.join(RESULTS, plots.regimes(RESULTS)[r["regime"]] + ".json")) as f:
