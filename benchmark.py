@@ -116,12 +116,15 @@ def bench_data(args):
                               repeat=R)
         return lambda: ds[int(rng.integers(1 << 30))]  # index = a new draw, any video
 
-    def decode(videos):  # a fixed 16x2 clip of a random video, decoded and scaled only
-        return lambda: ours(videos[int(rng.integers(len(videos)))],
-                            list(range(40, 40 + T * stride, stride)))
+    fixed_clip = list(range(40, 40 + T * stride, stride))  # a 16x2 clip
+
+    def decode(videos, read):  # that clip of a random video, decoded (and scaled) only
+        return lambda: read(videos[int(rng.integers(len(videos)))], fixed_clip)
 
     ours = lambda v, idx: read_frames(v.path, idx, 1, v.table, decode_size(v, resize))
-    float_resize = lambda v, idx: read_frames(v.path, idx, 1, v.table)  # scaled as floats
+    ffmpeg = lambda v, idx: read_frames(v.path, idx, 1, v.table, decode_size(v, resize),
+                                        scaler="ffmpeg")  # before: FFmpeg's scaler
+    float_resize = lambda v, idx: read_frames(v.path, idx, 1, v.table)  # then scaled as floats
     whole = lambda v, idx: read_whole_video(v.path, idx)
     with tempfile.TemporaryDirectory() as tmp:
         print(f"writing {args.videos} UCF101-like videos (186 frames, 320x240) as AVI and MP4 ...")
@@ -138,14 +141,29 @@ def bench_data(args):
         for name, videos in sets.items():
             loaders[f"{name}: video.py"] = item(videos, ours)  # float hand-over
             loaders[f"{name}: video.py, uint8 hand-over"] = item(videos, ours, uint8=True)
-            if name != "prepared":
+            if name != "prepared":  # (the prepared copy is at the short side: no scaling)
+                loaders[f"{name}: video.py, uint8 hand-over, FFmpeg's scaler"] = item(
+                    videos, ffmpeg, uint8=True)
                 loaders[f"{name}: video.py, resize as floats"] = item(videos, float_resize)
                 loaders[f"{name}: decode all + slice"] = item(videos, whole)
             for R in REPEATS:  # train.py's data set as it runs: --repeat-clips R
                 loaders[f"{name}: TrainClips, uint8, R = {R}"] = (train_clips(videos, R), R)
-        decode_only = {f"{n}: decode only": decode(vs) for n, vs in sets.items()}
+        decode_only = {f"{n}: decode only": decode(vs, ours) for n, vs in sets.items()}
+        for n, vs in sets.items():
+            if n != "prepared":
+                decode_only[f"{n}: decode at the source size"] = decode(vs, float_resize)
+                decode_only[f"{n}: decode only, FFmpeg's scaler"] = decode(vs, ffmpeg)
+        frames = ours(sets["avi"][0], fixed_clip)  # (T, H, W, 3) uint8, one decoded clip
+        stages = {f"stage: {k}": f for k, f in item_stages(
+            frames, crop, h["batch_size"], rng).items()}
         print(f"timing: {args.warmup} + {args.rounds} interleaved rounds of {args.clips} clips")
-        figures = interleaved({**loaders, **decode_only}, args.rounds, args.warmup, args.clips)
+        figures = interleaved({**loaders, **decode_only, **stages}, args.rounds, args.warmup,
+                              args.clips)
+        # then, with worker processes (after the rest: see receiving), the batches' way back
+        figures.update(interleaved({
+            f"stage: receiving a batch, {kind}": receiving(
+                clips._handed_over(frames[:, :crop, :crop], kind == "uint8"), h["batch_size"])
+            for kind in ("float", "uint8")}, args.rounds, args.warmup, args.clips))
         disk = {n: sum(os.path.getsize(v.path) for v in vs) / len(vs) for n, vs in sets.items()}
     rows = [dict(loader=n, clips_per_cpu_s=round(c, 1), clips_per_wall_s=round(w, 1))
             for n, (c, w) in figures.items()]
@@ -162,19 +180,129 @@ def bench_data(args):
                   for n in sets}  # new / old clips per CPU-second, same videos, same rounds
     print("The uint8 hand-over: " + ", ".join(f"{g:.2f}x ({n})" for n, g in uint8_gain.items())
           + " the clips per CPU-second of the float hand-over, and 4x fewer bytes per clip")
+    scaler_gain = {n: figures[f"{n}: video.py, uint8 hand-over"][0]
+                   / figures[f"{n}: video.py, uint8 hand-over, FFmpeg's scaler"][0]
+                   for n in sets if n != "prepared"}
+    print("Scaling on uint8 with torch: " + ", ".join(f"{g:.2f}x ({n})" for n, g in
+                                                      scaler_gain.items())
+          + " the clips per CPU-second of FFmpeg's scaler (uint8 hand-over)")
     repeat_gain = {n: {R: figures[f"{n}: TrainClips, uint8, R = {R}"][0]
                        / figures[f"{n}: TrainClips, uint8, R = 1"][0] for R in REPEATS[1:]}
                    for n in sets}
     print("Repeated sampling (--repeat-clips R, R clips per decode): " + "; ".join(
         f"{n}: " + ", ".join(f"R = {R} {g:.2f}x" for R, g in gains.items())
         for n, gains in repeat_gain.items()) + " the clips per CPU-second of R = 1")
+    breakdown = item_breakdown(figures, list(sets), crop)
     save_result("data", dict(rows=rows, prepared_gain=gain, prepared_cpu_s_per_video=prep_cpu,
-                             uint8_gain=uint8_gain, repeat_gain=repeat_gain,
+                             uint8_gain=uint8_gain, scaler_gain=scaler_gain,
+                             repeat_gain=repeat_gain, **breakdown,
                              bytes_per_video=disk, rounds=args.rounds, clips=args.clips,
                              videos=args.videos))
 
 
 REPEATS = (1, 2, 4)  # --repeat-clips of benchmark.py data
+
+
+def item_stages(frames, crop, batch, rng):
+    """The steps of a training item after its decoding, each alone -> {stage: (fn, clips per
+    call)} for interleaved(). frames: one decoded clip, uint8 (T, H, W, 3) with the short side
+    already scaled. In a DataLoader worker: the crop and flip, then the float hand-over
+    (conversion to [0, 1], normalisation) or the uint8 one (the (3, T, S, S) layout), then the
+    collation of `batch` clips; in the training process: pinning a batch (CUDA only), and for the
+    uint8 hand-over clips.to_model_input, which runs on the device (timed here on the CPU, the
+    cost a GPU takes over). Receiving a batch from a worker is receiving()."""
+    T, H, W, _ = frames.shape
+    x = frames[:, :crop, :crop]  # (T, S, S, 3) uint8, a view like the random crop
+    handed = {"float": clips._handed_over(x, False), "uint8": clips._handed_over(x, True)}
+    in01 = x.permute(3, 0, 1, 2).float().div_(255)  # (3, T, S, S) in [0, 1]
+
+    def crop_flip():  # as train_transform draws them: the flip on half the clips
+        top, left = int(rng.integers(0, H - crop + 1)), int(rng.integers(0, W - crop + 1))
+        c = frames[:, top:top + crop, left:left + crop]  # (T, S, S, 3), a view
+        return c.flip(2) if rng.random() < 0.5 else c
+
+    stages = {
+        "crop + flip": (crop_flip, 1),
+        "float hand-over: to floats in [0, 1]": (lambda: x.permute(3, 0, 1, 2).float().div_(255), 1),
+        "float hand-over: normalisation": (lambda: ((in01 - clips._MEAN) / clips._STD).contiguous(), 1),
+        "uint8 hand-over: the (3, T, S, S) layout": (lambda: x.permute(3, 0, 1, 2).contiguous(), 1)}
+    for kind, clip in handed.items():
+        stages[f"collation, {kind}"] = (lambda c=clip: torch.stack([c] * batch), batch)
+        if torch.cuda.is_available():
+            pinned = torch.stack([clip] * batch)  # (B, 3, T, S, S)
+            stages[f"pinning a batch, {kind}"] = (lambda b=pinned: b.pin_memory(), batch)
+    stages["to_model_input"] = (lambda b=torch.stack([handed["uint8"]] * batch):
+                                clips.to_model_input(b), batch)
+    return stages
+
+
+def receiving(clip, batch):
+    """The training process's side of a DataLoader worker -> (fn that takes one batch of `batch`
+    copies of `clip` from a worker process, batch) for interleaved(): the CPU time of this
+    process per batch is unpickling it and mapping its shared memory. The worker starts at the
+    first call: a forked process left running makes every later write of this one copy a page,
+    which would slow whatever is timed beside it."""
+    batches = None
+
+    def take():
+        nonlocal batches
+        if batches is None:
+            batches = iter(torch.utils.data.DataLoader([clip] * batch * 1000, batch_size=batch,
+                                                       num_workers=1))
+        return next(batches)
+    return take, batch
+
+
+def item_breakdown(figures, kinds, crop):
+    """bench_data's figures -> where a training item's CPU time goes, printed as a table (AVI
+    originals) and returned for data.json: dict(stage_ms={stage: CPU ms per clip}, decode_ms=
+    {kind: ms to decode and scale}, source_ms={kind: ms to decode at the source size},
+    item_ms={kind: {"float": ms, "uint8": ms}}: decoding and the stages on each hand-over's path
+    that run on CPU cores (to_model_input runs on the device)."""
+    ms = lambda name: 1000 / figures[name][0]  # CPU ms per clip
+    stage_ms = {k[len("stage: "):]: ms(k) for k in figures if k.startswith("stage: ")}
+    decode_ms = {n: ms(f"{n}: decode only") for n in kinds}
+    source_ms = {n: ms(f"{n}: decode at the source size") for n in kinds if n != "prepared"}
+    paths = ("float", "uint8")  # the hand-overs
+    item_ms = {n: {p: decode_ms[n] + sum(t for k, t in stage_ms.items()
+                                         if p in STAGE_PATHS[k][1].split()) for p in paths}
+               for n in kinds}
+    print(f"\nWhere a training item's CPU time goes, AVI originals (crop {crop}, one core): CPU ms "
+          "per clip, and its share of the item's CPU time on each path (to_model_input runs on "
+          "the device, so it is not counted)\n"
+          "| stage | runs in | ms / clip | share, float hand-over | share, uint8 hand-over |\n"
+          "|---|---|---|---|---|")
+    shares = lambda t, on="float uint8": " | ".join(
+        f"{t / item_ms['avi'][p]:.1%}" if p in on.split() else "" for p in paths)
+    scale = decode_ms["avi"] - source_ms["avi"]
+    print(f"| decode: seek, decode, RGB at the source size | worker | {source_ms['avi']:.2f} | "
+          f"{shares(source_ms['avi'])} |\n"
+          f"| scale to the short side (uint8, torch) | worker | {scale:.2f} | {shares(scale)} |")
+    for k, t in stage_ms.items():
+        where, on = STAGE_PATHS[k]
+        print(f"| {k} | {where} | {t:.3f} | {shares(t, on)} |")
+    print("| item, on CPU cores | | " + " / ".join(f"{item_ms['avi'][p]:.2f}" for p in paths)
+          + " | 100% | 100% |")
+    old = ms("avi: decode only, FFmpeg's scaler") - source_ms["avi"]
+    print(f"FFmpeg's scaler (before) spent {old:.2f} ms per clip scaling the AVIs' frames (the "
+          f"difference from decoding at the source size), torch on uint8 {scale:.2f}. Decoding's "
+          "share (scaling included) of the item, float / uint8 hand-over: " + "; ".join(
+              f"{n} {decode_ms[n] / item_ms[n]['float']:.0%} / "
+              f"{decode_ms[n] / item_ms[n]['uint8']:.0%}" for n in kinds))
+    return dict(stage_ms=stage_ms, decode_ms=decode_ms, source_ms=source_ms, item_ms=item_ms)
+
+
+# Where each stage runs, and which hand-over's path it is on (a row of benchmark.py data's table)
+STAGE_PATHS = {"crop + flip": ("worker", "float uint8"),
+               "float hand-over: to floats in [0, 1]": ("worker", "float"),
+               "float hand-over: normalisation": ("worker", "float"),
+               "uint8 hand-over: the (3, T, S, S) layout": ("worker", "uint8"),
+               "collation, float": ("worker", "float"), "collation, uint8": ("worker", "uint8"),
+               "receiving a batch, float": ("training process", "float"),
+               "receiving a batch, uint8": ("training process", "uint8"),
+               "pinning a batch, float": ("training process (CUDA)", "float"),
+               "pinning a batch, uint8": ("training process (CUDA)", "uint8"),
+               "to_model_input": ("training process, on the device", "")}
 
 
 # -----------------------------------------------------------------------------

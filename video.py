@@ -26,6 +26,7 @@ from fractions import Fraction
 import av
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.utils.data import get_worker_info
 
 
@@ -109,12 +110,11 @@ def scaled_size(width, height, short_side):
     return max(short_side, round(width * scale)), max(short_side, round(height * scale))
 
 
-def read_frames(path, indices, threads=None, table=None, size=None):
+def read_frames(path, indices, threads=None, table=None, size=None, scaler="torch"):
     """Frames `indices` of the full sequential decode (0-based, any order, repeats allowed)
     -> uint8 (N, H, W, 3). Indices past the last frame give the last frame. With `size`
-    (width, height), FFmpeg's scaler resizes each frame while converting it to RGB (bilinear, its
-    filter widened when it shrinks, so it averages as an antialiased resize does): far cheaper
-    than resizing float tensors afterwards.
+    (width, height), the frames are resized to it on uint8 (see _scaled; `scaler` "ffmpeg" is
+    the slower way of before, kept for benchmark.py): far cheaper than resizing float tensors.
 
     With the video's FrameTable (from probe_video) and timestamps that allow it, decoding starts
     at the keyframe before the first wanted frame and stops at the last one, so a clip costs about
@@ -131,22 +131,47 @@ def read_frames(path, indices, threads=None, table=None, size=None):
         container, stream = _open(path, threads)
         with container:
             frames = _decode_after_seek(container, stream, table, first, last, set(want),
-                                        _rgb(size))
+                                        _rgb(size, scaler))
     if frames is None:
         container, stream = _open(path, threads)  # a fresh file: a failed seek leaves no trace
         with container:
-            frames = _decode_from_start(container, stream, last, set(want), _rgb(size))
+            frames = _decode_from_start(container, stream, last, set(want), _rgb(size, scaler))
     if not frames:
         raise ValueError(f"{path}: no frame decoded in [{first}, {last}]")
+    if size is not None and scaler == "torch":
+        frames = _scaled(frames, size)
     end = max(frames)  # without a table: reached only when the file ended before `last`
     return torch.from_numpy(np.stack([frames[min(i, end)] for i in want]))  # (N, H, W, 3) uint8
 
 
-def _rgb(size):
-    """frame -> uint8 (H, W, 3) RGB, resized to `size` (width, height) when given."""
-    if size is None:
+def _rgb(size, scaler):
+    """frame -> uint8 (H, W, 3) RGB: at the frame's own size, or with `scaler` "ffmpeg" resized
+    to `size` (width, height) by FFmpeg's scaler while converting (see _scaled)."""
+    if size is None or scaler == "torch":  # (torch scales after decoding, in _scaled)
         return lambda frame: frame.to_ndarray(format="rgb24")
+    assert scaler == "ffmpeg", scaler
     return lambda frame: frame.to_ndarray(format="rgb24", width=size[0], height=size[1])
+
+
+def _scaled(frames, size):
+    """{index: uint8 (H, W, 3)} -> the same frames resized to `size` (width, height).
+
+    The resize is clips._resized's (bilinear, antialiased when it shrinks) done on uint8, as
+    torchvision's Resize does on uint8 tensors: torch's fixed-point path, within a level of the
+    float resize, on all frames of a clip at once. FFmpeg's scaler converting to RGB and scaling
+    in one go (read_frames' scaler="ffmpeg": bilinear, its filter widened when it shrinks; what
+    this project did before) costs more per frame than converting at the frame's own size and
+    then this (benchmark.py data; README, "Loading and GPU").
+    """
+    keys = list(frames)
+    same = len({frames[k].shape for k in keys}) == 1
+    out = {}
+    for group in [keys] if same else [[k] for k in keys]:  # a size change mid-video: one by one
+        x = torch.from_numpy(np.stack([frames[k] for k in group])).permute(0, 3, 1, 2)  # (n, 3, H, W)
+        x = F.interpolate(x, size=(size[1], size[0]), mode="bilinear", align_corners=False,
+                          antialias=min(size) < min(x.shape[2:]))  # (n, 3, h, w), channels last
+        out.update(zip(group, x.permute(0, 2, 3, 1).numpy()))  # (h, w, 3) each
+    return out
 
 
 def _decode_after_seek(container, stream, table, first, last, wanted, rgb):

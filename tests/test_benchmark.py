@@ -103,3 +103,21 @@ def test_data_benchmark_times_every_loader(tmp_path):
             for R in (1, 2, 4)} <= loaders
     assert {k: sorted(v) for k, v in result["repeat_gain"].items()} == {
         k: ["2", "4"] for k in ("avi", "mp4", "prepared")}
+    # where a training item's CPU time goes: each stage timed alone, and each hand-over's item
+    # the sum of the stages on its path that run on CPU cores (written out here by hand)
+    stage = result["stage_ms"]
+    assert all(t > 0 for t in stage.values()) and all(
+        t > 0 for t in result["decode_ms"].values())
+    on_path = {"float": ["crop + flip", "float hand-over: to floats in [0, 1]",
+                         "float hand-over: normalisation", "collation, float",
+                         "receiving a batch, float"],
+               "uint8": ["crop + flip", "uint8 hand-over: the (3, T, S, S) layout",
+                         "collation, uint8", "receiving a batch, uint8"]}
+    if torch.cuda.is_available():  # the pinned copy of a batch, in the training process
+        for path, names in on_path.items():
+            names.append(f"pinning a batch, {path}")
+    assert set(stage) == {s for names in on_path.values() for s in names} | {"to_model_input"}
+    for kind in ("avi", "mp4", "prepared"):
+        for path, names in on_path.items():
+            assert result["item_ms"][kind][path] == pytest.approx(
+                result["decode_ms"][kind] + sum(stage[s] for s in names))

@@ -562,16 +562,29 @@ def test_frame_cache_gives_exactly_the_frames_of_read_frames(index_videos, short
 
 
 def test_scaling_while_decoding_matches_resizing_the_decoded_frames(tmp_path):
-    """read_frames(size=...) (FFmpeg's scaler) against torch's antialiased bilinear resize of the
-    full frames (clips._resized): the same picture, up to filter details, on a smooth image."""
+    """read_frames(size=...) against torch's antialiased bilinear resize of the full frames as
+    floats (clips._resized, the definition): within a level everywhere, borders included, on
+    noise, shrinking and enlarging. FFmpeg's scaler (scaler="ffmpeg", kept for benchmark.py) is
+    another filter: the same picture on a smooth image, up to filter details."""
+    noise = np.random.default_rng(3).integers(0, 256, (4, 96, 128, 3), np.uint8)
+    write_video(tmp_path / "noise.avi", noise, "mpeg4", options={"qscale": "2"})
+    idx = [0, 2, 3]
+    full = video.read_frames(str(tmp_path / "noise.avi"), idx)  # (3, 96, 128, 3) as decoded
+    for side, size in ((48, (64, 48)), (37, (49, 37)), (120, (160, 120))):
+        assert video.scaled_size(128, 96, side) == size
+        got = video.read_frames(str(tmp_path / "noise.avi"), idx, size=size)  # uint8
+        want = clips._resized(full, side) * 255  # float levels
+        assert got.dtype == torch.uint8 and got.shape == want.shape == (3, size[1], size[0], 3)
+        assert (got.float() - want).abs().max() <= 1 + 1e-3, side
+
     y, x = np.mgrid[0:96, 0:128]
     smooth = np.stack([x * 2, y * 2, (x + y)], -1).clip(0, 255)  # (96, 128, 3) gradients
     frames = np.stack([np.roll(smooth, 3 * t, axis=1) for t in range(6)]).astype(np.uint8)
     path = tmp_path / "smooth.avi"
     write_video(path, frames, "mpeg4", options={"qscale": "2"})
     assert video.scaled_size(128, 96, 48) == (64, 48) and video.scaled_size(96, 128, 48) == (48, 64)
-    idx = [0, 2, 5]
-    scaled = video.read_frames(str(path), idx, size=(64, 48)).float() / 255  # (3, 48, 64, 3)
+    scaled = video.read_frames(str(path), idx, size=(64, 48),
+                               scaler="ffmpeg").float() / 255  # (3, 48, 64, 3)
     reference = clips._resized(video.read_frames(str(path), idx), 48)  # float, [0, 1]
     assert scaled.shape == reference.shape == (3, 48, 64, 3)
     inner = (slice(None), slice(2, -2), slice(2, -2))  # borders: edge handling differs
