@@ -378,20 +378,50 @@ def _bars(ax, labels, values, fmt, **kwargs):
     ax.bar_label(bars, fmt=fmt, fontsize=7, padding=2)
 
 
+def _item_stages(ax, data):
+    """One stacked bar per hand-over: CPU ms of each stage of an AVI training item."""
+    ms, stage = data["stage_ms"], data["stage_ms"].get
+    scale = data["decode_ms"]["avi"] - data["source_ms"]["avi"]
+    parts = {  # segment: (float hand-over, uint8 hand-over), ms per clip
+        "decode (RGB, source size)": (data["source_ms"]["avi"],) * 2,
+        "scale to short side": (scale, scale),
+        "crop + flip": (ms["crop + flip"],) * 2,
+        "to floats + normalise / layout": (
+            ms["float hand-over: to floats in [0, 1]"] + ms["float hand-over: normalisation"],
+            ms["uint8 hand-over: the (3, T, S, S) layout"]),
+        "collate, receive, pin": tuple(
+            ms[f"collation, {k}"] + ms[f"receiving a batch, {k}"] + (stage(f"pinning a batch, {k}")
+                                                                    or 0) for k in ("float", "uint8"))}
+    labels, left = ["float hand-over", "uint8 hand-over (train.py)"], np.zeros(2)
+    for k, (name, widths) in enumerate(parts.items()):
+        ax.barh(labels[::-1], widths[::-1], left=left[::-1], label=name, color=f"C{k}")
+        left += widths
+    for y, total in enumerate(left[::-1]):
+        ax.text(total, y, f" {total:.1f}", va="center", fontsize=7)
+    ax.set_xlim(0, 2.4 * max(left))  # room for the legend on the right
+    ax.legend(fontsize=7, loc="center right", framealpha=1)
+    ax.set(xlabel="CPU ms per clip, AVI originals (stage by stage, each timed alone)",
+           title="Where a training item's CPU time goes (to_model_input: "
+                 f"{ms['to_model_input']:.1f} ms, on the device)")
+
+
 def fig_throughput(plt, data, gpu, speed, path):
     """Clip loading per CPU core, loader against training step on a GPU, training-step cost."""
-    panels = [p for p in (data, gpu, speed) if p]
-    fig, axes = plt.subplots(len(panels), 1, figsize=(7.5, 2.3 + 2.1 * len(panels)),
-                             squeeze=False, gridspec_kw=dict(height_ratios=[
-                                 len(p.get("rows", p.get("steps", []))) or 5 for p in panels]))
+    loaders = [r for r in (data or {}).get("rows", []) if not r["loader"].startswith("stage:")]
+    stages = data and "item_ms" in data  # where an item's CPU time goes (benchmark.py data)
+    heights = ([len(loaders)] if data else []) + ([5] if stages else []) + [
+        len(p.get("rows", p.get("steps", []))) or 5 for p in (gpu, speed) if p]
+    fig, axes = plt.subplots(len(heights), 1, figsize=(7.5, 2.3 + 2.1 * len(heights)),
+                             squeeze=False, gridspec_kw=dict(height_ratios=heights))
     axes = list(axes[:, 0])
     if data:
         ax = axes.pop(0)
-        _bars(ax, [r["loader"] for r in data["rows"]], [r["clips_per_cpu_s"] for r in data["rows"]],
-              "%.1f")
+        _bars(ax, [r["loader"] for r in loaders], [r["clips_per_cpu_s"] for r in loaders], "%.1f")
         ax.set(xlabel="clips per CPU-second (16 x 2 frames, short side 128, crop 112)",
                title=f"Clip loading, one decoder per core ({data['cores']}-core {data['cpu']}, "
                      f"median of {data['rounds']} rounds, 1 run)")
+    if stages:
+        _item_stages(axes.pop(0), data)
     if gpu:
         ax, y, r = axes.pop(0), np.arange(len(gpu["bf16"]["rows"])), gpu["bf16"]
         for k, (label, res) in enumerate(gpu.items()):  # bf16 above float32 in each pair
@@ -400,8 +430,8 @@ def fig_throughput(plt, data, gpu, speed, path):
             ax.bar_label(bars, fmt="%.0f", fontsize=7, padding=2)
         ax.set_yticks(y, [x["what"] for x in r["rows"]])
         ax.invert_yaxis()
-        ax.legend(fontsize=8, loc="center right", framealpha=1)
-        ax.set(xlim=(0, 1.25 * max(x["clips_per_s"] for v in gpu.values() for x in v["rows"])),
+        ax.legend(fontsize=8, loc="lower right", framealpha=1)
+        ax.set(xlim=(0, 1.4 * max(x["clips_per_s"] for v in gpu.values() for x in v["rows"])),
                xlabel="clips per second (batch 32 of 16 x 112 x 112)",
                title=f"Loader and training step, one {r['device']}, {r['workers']} workers "
                      f"on {r['cores']} cores (1 run each)")
@@ -412,7 +442,8 @@ def fig_throughput(plt, data, gpu, speed, path):
         ax.set(xlabel="ms per training step (batch 16 x 4 x 28 x 28, 2 threads)",
                title=f"Training-step cost on the CPU (median of {speed['rounds']} rounds, 1 run)")
     for ax in fig.axes:
-        ax.margins(x=0.1)
+        if ax.get_autoscalex_on():
+            ax.margins(x=0.1)
     fig.tight_layout()
     return _save(plt, fig, path)
 
