@@ -384,7 +384,8 @@ def bench_throughput(args):
               on a batch in host memory (copied to the device as part of the step);
       both    the loader feeding the step, as train.py runs it.
     Each for the float hand-over (workers normalise) and for the uint8 hand-over of train.py
-    (workers hand over uint8 clips; clips.to_model_input runs in the step, on the device).
+    (workers hand over uint8 clips; clips.to_model_input runs in the step, on the device), and
+    on the originals for the path of before (float hand-over, FFmpeg's scaler; BEFORE).
     On CUDA the models are the HMDB51 cascade's teacher and student; on a CPU the simulated
     cascade's small ones (and the figures say little about a GPU run)."""
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -463,8 +464,9 @@ def bench_throughput(args):
             torch.cuda.synchronize()
         return args.steps * B / (time.perf_counter() - t0)
 
-    def loader(videos, uint8):
-        ds = clips.TrainClips(videos, [0] * len(videos), T, stride, resize, crop, uint8=uint8)
+    def loader(videos, uint8, scaler="torch"):
+        ds = clips.TrainClips(videos, [0] * len(videos), T, stride, resize, crop, uint8=uint8,
+                              scaler=scaler)
         order = torch.utils.data.RandomSampler(ds, replacement=True,
                                                num_samples=(args.warmup + args.steps + 1) * B)
         return (x for x, *_ in torch.utils.data.DataLoader(
@@ -504,6 +506,10 @@ def bench_throughput(args):
                                  clips_per_s=timed(loader(videos, uint8), lambda x: None)))
                 rows.append(dict(what=f"both, {kind}{suffix}",
                                  clips_per_s=timed(loader(videos, uint8), step)))
+        # the originals' path of before: float hand-over, frames scaled by FFmpeg's scaler
+        for what, run in (("loader", lambda x: None), ("both", step)):
+            rows.append(dict(what=f"{what}, {BEFORE}", clips_per_s=timed(
+                loader(kinds["AVI originals"], False, "ffmpeg"), run)))
         # train.py's path (AVI originals, uint8 hand-over) once more, under torch.profiler: the
         # share of the wall time the GPU was busy, and where a step's time goes
         busy, profile = profiled(loader(kinds["AVI originals"], True), step, args.warmup,
@@ -543,11 +549,18 @@ def bench_throughput(args):
             verdict = "data-bound" if load < take else "compute-bound"
             print(f"{kind}{suffix}: {verdict} (the loader gives {load / take:.2f}x the clips the "
                   "step takes)")
+    # the aim: loader and step together near the step alone (train.py's path against before)
+    both_share = {"train.py": speed["both, AVI originals, uint8 hand-over"]
+                  / speed["step, uint8 input"], "before": speed[f"both, {BEFORE}"] / speed["step"]}
+    print(f"Loader and step together, AVI originals: {both_share['train.py']:.0%} of the step "
+          f"alone on train.py's path, {both_share['before']:.0%} as before")
     save_result("throughput", dict(rows=rows, device=name, cascade=cascade, batch=B, clip_len=T,
                                    crop=crop, workers=args.workers, amp=args.amp, gmacs=gmacs,
                                    gflop_per_clip_step=flop_per_clip / 1e9, bf16_peak_tflops=peak,
-                                   gpu_busy_share=busy, profile=profile))
+                                   gpu_busy_share=busy, profile=profile, both_share=both_share))
 
+
+BEFORE = "AVI originals, as before (float hand-over, FFmpeg's scaler)"  # a throughput row
 
 # dense bf16 tensor-core peaks of the data sheets, TFLOP/s; --peak-tflops for another device
 BF16_PEAK_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0}

@@ -59,7 +59,7 @@ def _constants(device):
 # Transforms, in torch only. Input: uint8 frames (T, H, W, 3). Output: float (3, T, S, S), or
 # with `uint8` the uint8 pixels (3, T, S, S) that to_model_input turns into the same floats.
 # Frames usually arrive with the short side already at `resize` (video.read_frames scales them
-# while decoding); then the crop and the flip are cut from the uint8 frames (both only move
+# on uint8, within a level of _resized); then the crop and the flip are cut from the uint8 frames (both only move
 # pixels, so they commute with the conversion to floats) and only the crop's pixels are converted.
 
 def _resized(frames, resize):
@@ -86,9 +86,9 @@ def _normalise(x):
 def _handed_over(x, uint8):
     """Crop (T, S, S, 3) -> (3, T, S, S): normalised floats, or with `uint8` its uint8 pixels.
 
-    Frames that _resized had to scale as floats (the decoder did not scale them: frames of
-    another size than the video's header says; train.py's data sets otherwise always ask the
-    decoder for the short side) are rounded to the nearest of the 256 levels: with `uint8` such
+    Frames that _resized had to scale as floats (read_frames did not scale them: frames of
+    another size than the video's header says; train.py's data sets otherwise always ask
+    read_frames for the short side) are rounded to the nearest of the 256 levels: with `uint8` such
     a clip differs from its float clip by up to half a level (0.5 / 255 before normalisation).
     """
     if not uint8:
@@ -138,6 +138,7 @@ class TrainClips(Dataset):
     run the same clips as an uninterrupted one. A video that fails to decode is replaced by the next
     one, with a warning, and counted in `self.failures` (shared across DataLoader workers).
     With `uint8` the clip is uint8 (3, T, S, S), for to_model_input (see _handed_over).
+    `scaler` "ffmpeg" scales frames the way of before (video.read_frames; for benchmark.py).
 
     Repeated sampling (`repeat` R > 1, train.py --repeat-clips): R clips of the video, each with
     its own start, crop and flip drawn as a single clip's are, decoded in one pass over the frames
@@ -146,12 +147,12 @@ class TrainClips(Dataset):
     """
 
     def __init__(self, videos, given_labels, clip_len, frame_stride, resize, crop,
-                 flip=True, seed=0, cache=None, uint8=False, repeat=1):
+                 flip=True, seed=0, cache=None, uint8=False, repeat=1, scaler="torch"):
         assert len(videos) == len(given_labels) and repeat >= 1
         self.videos, self.given_labels, self.cache = videos, list(given_labels), cache
         self.clip_len, self.stride, self.resize, self.crop = clip_len, frame_stride, resize, crop
         self.flip, self.seed, self.epoch, self.uint8 = flip, seed, 0, uint8
-        self.repeat = repeat
+        self.repeat, self.scaler = repeat, scaler  # scaler: video.read_frames'
         self.failures = mp.Value("i", 0)
 
     def set_epoch(self, epoch):
@@ -175,7 +176,8 @@ class TrainClips(Dataset):
                        for j in video.clip_indices(v.num_frames, self.clip_len, self.stride, start)]
             try:  # all R clips in one pass over the frames they span
                 frames = video.get_frames(v, indices, self.cache,
-                                          short_side=self.resize)  # (R*T, H', W', 3)
+                                          short_side=self.resize,
+                                          scaler=self.scaler)  # (R*T, H', W', 3)
             except (ValueError, av.FFmpegError) as e:
                 with self.failures.get_lock():
                     self.failures.value += 1

@@ -306,12 +306,13 @@ def cache_frames(videos, max_bytes, workers=2, short_side=None):
     return {v.path: f for v, f in zip(videos, frames) if f is not None}
 
 
-def get_frames(v, indices, cache=None, short_side=None):
+def get_frames(v, indices, cache=None, short_side=None, scaler="torch"):
     """Frames `indices` of video v, from `cache` (see cache_frames, made with the same
-    `short_side`) when it holds v; scaled to `short_side` while decoding, when given."""
+    `short_side`) when it holds v; scaled to `short_side` when given (`scaler`: read_frames')."""
     frames = cache.get(v.path) if cache else None
     if frames is None:
-        return read_frames(v.path, indices, table=v.table, size=decode_size(v, short_side))
+        return read_frames(v.path, indices, table=v.table, size=decode_size(v, short_side),
+                           scaler=scaler)
     width, height = decode_size(v, short_side) or (v.width, v.height)
     assert frames.shape[1:3] == (height, width), "the cache was made with another short_side"
     # the same frames as read_frames: indices past the end give the last frame

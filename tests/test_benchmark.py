@@ -56,8 +56,14 @@ def test_throughput_benchmark_reports_loader_step_and_both_for_each_hand_over_on
     names = [r["what"] for r in result["rows"]]
     loaders = [f"{what}, {kind}{handover}" for kind in ("AVI originals", "prepared copy")
                for handover in ("", ", uint8 hand-over") for what in ("loader", "both")]
+    before = [f"{what}, {benchmark.BEFORE}" for what in ("loader", "both")]  # the old path
     assert names == ["step", "step, uint8 input", "step, channels_last_3d",
-                     "step, teacher compiled (torch.compile)"] + loaders
+                     "step, teacher compiled (torch.compile)"] + loaders + before
+    speed = dict(zip(names, (r["clips_per_s"] for r in result["rows"])))
+    assert result["both_share"] == pytest.approx({
+        "train.py": speed["both, AVI originals, uint8 hand-over"] / speed["step, uint8 input"],
+        "before": speed[before[1]] / speed["step"]})
+    assert "Loader and step together, AVI originals: " in out
     # the levers: the same models (seed 0), so the logits agree to float32 rounding on the CPU
     levers = [r for r in result["rows"] if "logit_rel_diff" in r]
     assert len(levers) == 2 and all(0 <= r["logit_rel_diff"] < 1e-4 for r in levers), levers
