@@ -591,6 +591,20 @@ def test_scaling_while_decoding_matches_resizing_the_decoded_frames(tmp_path):
     assert (scaled - reference)[inner].abs().mean() < 2 / 255
 
 
+def test_scaling_frames_of_two_sizes_scales_each_to_the_asked_size():
+    """A video whose frame size changes midway: every frame still comes out at `size`, each as
+    it would alone, within a level of the float resize."""
+    rng = np.random.default_rng(4)
+    frames = {0: rng.integers(0, 256, (60, 80, 3), np.uint8),
+              1: rng.integers(0, 256, (48, 64, 3), np.uint8)}
+    got = video._scaled(frames, (40, 30))
+    for k, f in frames.items():
+        assert got[k].shape == (30, 40, 3) and got[k].dtype == np.uint8
+        want = clips._resized(torch.from_numpy(f)[None], 30)[0] * 255  # (30, 40, 3) float
+        assert (torch.from_numpy(got[k]).float() - want).abs().max() <= 1 + 1e-3
+    assert np.array_equal(video._scaled({0: frames[0]}, (40, 30))[0], got[0])
+
+
 def test_frame_cache_respects_its_budget_and_leaves_out_bad_videos(tmp_path):
     paths = [tmp_path / f"v{k}.avi" for k in range(3)]
     for k, p in enumerate(paths):
