@@ -13,6 +13,7 @@ machine are noisy. Results are printed as a Markdown table and written to result
 The accuracy of every method is grid.py's.
 """
 import argparse
+import functools
 import json
 import math
 import os
@@ -153,17 +154,12 @@ def bench_data(args):
             if n != "prepared":
                 decode_only[f"{n}: decode at the source size"] = decode(vs, float_resize)
                 decode_only[f"{n}: decode only, FFmpeg's scaler"] = decode(vs, ffmpeg)
-        frames = ours(sets["avi"][0], fixed_clip)  # (T, H, W, 3) uint8, one decoded clip
-        stages = {f"stage: {k}": f for k, f in item_stages(
-            frames, crop, h["batch_size"], rng).items()}
+        stages, with_workers = ({f"stage: {k}": f for k, f in d.items()} for d in item_stages(
+            ours(sets["avi"][0], fixed_clip), crop, h["batch_size"], rng))
         print(f"timing: {args.warmup} + {args.rounds} interleaved rounds of {args.clips} clips")
         figures = interleaved({**loaders, **decode_only, **stages}, args.rounds, args.warmup,
                               args.clips)
-        # then, with worker processes (after the rest: see receiving), the batches' way back
-        figures.update(interleaved({
-            f"stage: receiving a batch, {kind}": receiving(
-                clips._handed_over(frames[:, :crop, :crop], kind == "uint8"), h["batch_size"])
-            for kind in ("float", "uint8")}, args.rounds, args.warmup, args.clips))
+        figures.update(interleaved(with_workers, args.rounds, args.warmup, args.clips))
         disk = {n: sum(os.path.getsize(v.path) for v in vs) / len(vs) for n, vs in sets.items()}
     rows = [dict(loader=n, clips_per_cpu_s=round(c, 1), clips_per_wall_s=round(w, 1))
             for n, (c, w) in figures.items()]
@@ -204,53 +200,48 @@ REPEATS = (1, 2, 4)  # --repeat-clips of benchmark.py data
 
 
 def item_stages(frames, crop, batch, rng):
-    """The steps of a training item after its decoding, each alone -> {stage: (fn, clips per
-    call)} for interleaved(). frames: one decoded clip, uint8 (T, H, W, 3) with the short side
-    already scaled. In a DataLoader worker: the crop and flip, then the float hand-over
-    (conversion to [0, 1], normalisation) or the uint8 one (the (3, T, S, S) layout), then the
-    collation of `batch` clips; in the training process: pinning a batch (CUDA only), and for the
-    uint8 hand-over clips.to_model_input, which runs on the device (timed here on the CPU, the
-    cost a GPU takes over). Receiving a batch from a worker is receiving()."""
-    T, H, W, _ = frames.shape
+    """The steps of a training item after its decoding, each alone -> ({stage: (fn, clips per
+    call)}, the same for the stages with a worker process) for interleaved(). frames: one decoded
+    clip, uint8 (T, H, W, 3) with the short side already scaled. In a DataLoader worker: the crop
+    and flip, then the float hand-over (clips._normalise, timed in its two parts) or the uint8 one
+    (the (3, T, S, S) layout), then the collation of `batch` clips; in the training process:
+    receiving a batch from a worker, pinning it (CUDA only), and for the uint8 hand-over
+    clips.to_model_input, which runs on the device (timed here on the CPU, the cost a GPU takes
+    over). The stages with a worker are timed after the others, so that no worker process runs
+    beside them."""
+    _, H, W, _ = frames.shape
     x = frames[:, :crop, :crop]  # (T, S, S, 3) uint8, a view like the random crop
     handed = {"float": clips._handed_over(x, False), "uint8": clips._handed_over(x, True)}
-    in01 = x.permute(3, 0, 1, 2).float().div_(255)  # (3, T, S, S) in [0, 1]
+    in01 = x.permute(3, 0, 1, 2).float().div_(255)  # (3, T, S, S) in [0, 1], for normalise
 
     def crop_flip():  # as train_transform draws them: the flip on half the clips
         top, left = int(rng.integers(0, H - crop + 1)), int(rng.integers(0, W - crop + 1))
         c = frames[:, top:top + crop, left:left + crop]  # (T, S, S, 3), a view
         return c.flip(2) if rng.random() < 0.5 else c
 
-    stages = {
-        "crop + flip": (crop_flip, 1),
-        "float hand-over: to floats in [0, 1]": (lambda: x.permute(3, 0, 1, 2).float().div_(255), 1),
-        "float hand-over: normalisation": (lambda: ((in01 - clips._MEAN) / clips._STD).contiguous(), 1),
-        "uint8 hand-over: the (3, T, S, S) layout": (lambda: x.permute(3, 0, 1, 2).contiguous(), 1)}
+    def received(clip):  # batches one worker process collates; this process's CPU time per
+        # batch is unpickling it and mapping its shared memory. The worker starts at the first call.
+        def batches():
+            yield from torch.utils.data.DataLoader([clip] * batch * 1000, batch_size=batch,
+                                                   num_workers=1)
+        return functools.partial(next, batches())
+
+    to_01 = lambda: x.permute(3, 0, 1, 2).float().div_(255)  # (3, T, S, S) in [0, 1]
+    normalise = lambda: ((in01 - clips._MEAN) / clips._STD).contiguous()  # (3, T, S, S)
+    layout = lambda: x.permute(3, 0, 1, 2).contiguous()  # (3, T, S, S) uint8
+    stages = {"crop + flip": (crop_flip, 1), "float hand-over: to floats in [0, 1]": (to_01, 1),
+              "float hand-over: normalisation": (normalise, 1),
+              "uint8 hand-over: the (3, T, S, S) layout": (layout, 1)}
+    with_workers = {}
     for kind, clip in handed.items():
+        stacked = torch.stack([clip] * batch)  # (B, 3, T, S, S)
         stages[f"collation, {kind}"] = (lambda c=clip: torch.stack([c] * batch), batch)
         if torch.cuda.is_available():
-            pinned = torch.stack([clip] * batch)  # (B, 3, T, S, S)
-            stages[f"pinning a batch, {kind}"] = (lambda b=pinned: b.pin_memory(), batch)
+            stages[f"pinning a batch, {kind}"] = (lambda b=stacked: b.pin_memory(), batch)
+        with_workers[f"receiving a batch, {kind}"] = (received(clip), batch)
     stages["to_model_input"] = (lambda b=torch.stack([handed["uint8"]] * batch):
                                 clips.to_model_input(b), batch)
-    return stages
-
-
-def receiving(clip, batch):
-    """The training process's side of a DataLoader worker -> (fn that takes one batch of `batch`
-    copies of `clip` from a worker process, batch) for interleaved(): the CPU time of this
-    process per batch is unpickling it and mapping its shared memory. The worker starts at the
-    first call: a forked process left running makes every later write of this one copy a page,
-    which would slow whatever is timed beside it."""
-    batches = None
-
-    def take():
-        nonlocal batches
-        if batches is None:
-            batches = iter(torch.utils.data.DataLoader([clip] * batch * 1000, batch_size=batch,
-                                                       num_workers=1))
-        return next(batches)
-    return take, batch
+    return stages, with_workers
 
 
 def item_breakdown(figures, kinds, crop):
@@ -264,16 +255,15 @@ def item_breakdown(figures, kinds, crop):
     decode_ms = {n: ms(f"{n}: decode only") for n in kinds}
     source_ms = {n: ms(f"{n}: decode at the source size") for n in kinds if n != "prepared"}
     paths = ("float", "uint8")  # the hand-overs
-    item_ms = {n: {p: decode_ms[n] + sum(t for k, t in stage_ms.items()
-                                         if p in STAGE_PATHS[k][1].split()) for p in paths}
-               for n in kinds}
+    item_ms = {n: {p: decode_ms[n] + sum(t for k, t in stage_ms.items() if p in STAGE_PATHS[k][1])
+                   for p in paths} for n in kinds}
     print(f"\nWhere a training item's CPU time goes, AVI originals (crop {crop}, one core): CPU ms "
           "per clip, and its share of the item's CPU time on each path (to_model_input runs on "
           "the device, so it is not counted)\n"
           "| stage | runs in | ms / clip | share, float hand-over | share, uint8 hand-over |\n"
           "|---|---|---|---|---|")
-    shares = lambda t, on="float uint8": " | ".join(
-        f"{t / item_ms['avi'][p]:.1%}" if p in on.split() else "" for p in paths)
+    shares = lambda t, on=paths: " | ".join(
+        f"{t / item_ms['avi'][p]:.1%}" if p in on else "" for p in paths)
     scale = decode_ms["avi"] - source_ms["avi"]
     print(f"| decode: seek, decode, RGB at the source size | worker | {source_ms['avi']:.2f} | "
           f"{shares(source_ms['avi'])} |\n"
@@ -292,17 +282,18 @@ def item_breakdown(figures, kinds, crop):
     return dict(stage_ms=stage_ms, decode_ms=decode_ms, source_ms=source_ms, item_ms=item_ms)
 
 
-# Where each stage runs, and which hand-over's path it is on (a row of benchmark.py data's table)
-STAGE_PATHS = {"crop + flip": ("worker", "float uint8"),
-               "float hand-over: to floats in [0, 1]": ("worker", "float"),
-               "float hand-over: normalisation": ("worker", "float"),
-               "uint8 hand-over: the (3, T, S, S) layout": ("worker", "uint8"),
-               "collation, float": ("worker", "float"), "collation, uint8": ("worker", "uint8"),
-               "receiving a batch, float": ("training process", "float"),
-               "receiving a batch, uint8": ("training process", "uint8"),
-               "pinning a batch, float": ("training process (CUDA)", "float"),
-               "pinning a batch, uint8": ("training process (CUDA)", "uint8"),
-               "to_model_input": ("training process, on the device", "")}
+# Where each stage runs, and the hand-overs whose path it is on (a row of benchmark.py data's table)
+STAGE_PATHS = {"crop + flip": ("worker", ("float", "uint8")),
+               "float hand-over: to floats in [0, 1]": ("worker", ("float",)),
+               "float hand-over: normalisation": ("worker", ("float",)),
+               "uint8 hand-over: the (3, T, S, S) layout": ("worker", ("uint8",)),
+               "collation, float": ("worker", ("float",)),
+               "collation, uint8": ("worker", ("uint8",)),
+               "receiving a batch, float": ("training process", ("float",)),
+               "receiving a batch, uint8": ("training process", ("uint8",)),
+               "pinning a batch, float": ("training process (CUDA)", ("float",)),
+               "pinning a batch, uint8": ("training process (CUDA)", ("uint8",)),
+               "to_model_input": ("training process, on the device", ())}
 
 
 # -----------------------------------------------------------------------------

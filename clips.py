@@ -21,7 +21,6 @@ import warnings
 import av
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 import video
@@ -59,8 +58,9 @@ def _constants(device):
 # Transforms, in torch only. Input: uint8 frames (T, H, W, 3). Output: float (3, T, S, S), or
 # with `uint8` the uint8 pixels (3, T, S, S) that to_model_input turns into the same floats.
 # Frames usually arrive with the short side already at `resize` (video.read_frames scales them
-# on uint8, within a level of _resized); then the crop and the flip are cut from the uint8 frames (both only move
-# pixels, so they commute with the conversion to floats) and only the crop's pixels are converted.
+# on uint8, within a level of _resized); then the crop and the flip are cut from the uint8 frames
+# (both only move pixels, so they commute with the conversion to floats) and only the crop's
+# pixels are converted.
 
 def _resized(frames, resize):
     """uint8 (T, H, W, 3) -> (T, H', W', 3) with the short side at `resize`: the same uint8
@@ -69,9 +69,7 @@ def _resized(frames, resize):
     if min(H, W) == resize:
         return frames
     x = frames.permute(0, 3, 1, 2).float().div_(255)  # (T, 3, H, W)
-    width, height = video.scaled_size(W, H, resize)
-    x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False,
-                      antialias=resize < min(H, W)).clamp_(0, 1)  # (T, 3, H', W')
+    x = video.resize(x, *video.scaled_size(W, H, resize)).clamp_(0, 1)  # (T, 3, H', W')
     return x.permute(0, 2, 3, 1)  # (T, H', W', 3), a view
 
 

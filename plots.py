@@ -380,7 +380,7 @@ def _bars(ax, labels, values, fmt, **kwargs):
 
 def _item_stages(ax, data):
     """One stacked bar per hand-over: CPU ms of each stage of an AVI training item."""
-    ms, stage = data["stage_ms"], data["stage_ms"].get
+    ms = data["stage_ms"]
     scale = data["decode_ms"]["avi"] - data["source_ms"]["avi"]
     parts = {  # segment: (float hand-over, uint8 hand-over), ms per clip
         "decode (RGB, source size)": (data["source_ms"]["avi"],) * 2,
@@ -389,9 +389,9 @@ def _item_stages(ax, data):
         "to floats + normalise / layout": (
             ms["float hand-over: to floats in [0, 1]"] + ms["float hand-over: normalisation"],
             ms["uint8 hand-over: the (3, T, S, S) layout"]),
-        "collate, receive, pin": tuple(
-            ms[f"collation, {k}"] + ms[f"receiving a batch, {k}"] + (stage(f"pinning a batch, {k}")
-                                                                    or 0) for k in ("float", "uint8"))}
+        "collate, receive, pin": tuple(ms[f"collation, {k}"] + ms[f"receiving a batch, {k}"]
+                                       + ms.get(f"pinning a batch, {k}", 0)
+                                       for k in ("float", "uint8"))}
     labels, left = ["float hand-over", "uint8 hand-over (train.py)"], np.zeros(2)
     for k, (name, widths) in enumerate(parts.items()):
         ax.barh(labels[::-1], widths[::-1], left=left[::-1], label=name, color=f"C{k}")

@@ -153,23 +153,28 @@ def _rgb(size, scaler):
     return lambda frame: frame.to_ndarray(format="rgb24", width=size[0], height=size[1])
 
 
-def _scaled(frames, size):
-    """{index: uint8 (H, W, 3)} -> the same frames resized to `size` (width, height).
+def resize(x, width, height):
+    """Frames (n, 3, H, W), uint8 or float -> (n, 3, height, width): bilinear, antialiased when
+    it shrinks (torchvision's Resize). The project's one resize: clips._resized on floats, and
+    _scaled on uint8, where torch's fixed-point path stays within a level of the float one."""
+    return F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False,
+                         antialias=min(width, height) < min(x.shape[2:]))
 
-    The resize is clips._resized's (bilinear, antialiased when it shrinks) done on uint8, as
-    torchvision's Resize does on uint8 tensors: torch's fixed-point path, within a level of the
-    float resize, on all frames of a clip at once. FFmpeg's scaler converting to RGB and scaling
-    in one go (read_frames' scaler="ffmpeg": bilinear, its filter widened when it shrinks; what
-    this project did before) costs more per frame than converting at the frame's own size and
-    then this (benchmark.py data; README, "Loading and GPU").
+
+def _scaled(frames, size):
+    """{index: uint8 (H, W, 3)} -> the same frames resized to `size` (width, height) on uint8,
+    all frames of a clip at once. FFmpeg's scaler converting to RGB and scaling in one go
+    (read_frames' scaler="ffmpeg": bilinear, its filter widened when it shrinks; what this
+    project did before) costs more per frame than converting at the frame's own size and then
+    this (benchmark.py data; README, "Loading and GPU").
     """
     keys = list(frames)
     same = len({frames[k].shape for k in keys}) == 1
     out = {}
     for group in [keys] if same else [[k] for k in keys]:  # a size change mid-video: one by one
-        x = torch.from_numpy(np.stack([frames[k] for k in group])).permute(0, 3, 1, 2)  # (n, 3, H, W)
-        x = F.interpolate(x, size=(size[1], size[0]), mode="bilinear", align_corners=False,
-                          antialias=min(size) < min(x.shape[2:]))  # (n, 3, h, w), channels last
+        x = torch.from_numpy(np.stack([frames[k] for k in group]))  # (n, H, W, 3)
+        x = x.permute(0, 3, 1, 2)  # (n, 3, H, W), channels-last memory
+        x = resize(x, *size)  # (n, 3, h, w), channels-last memory
         out.update(zip(group, x.permute(0, 2, 3, 1).numpy()))  # (h, w, 3) each
     return out
 
