@@ -216,7 +216,8 @@ def curve_series(events):
         links.append(dict(link=link, name=name, offset=offset, total=total, starts=starts))
         for s in steps:
             for term, v in train[link, s].items():
-                if term not in ("event", "time", "link", "epoch", "step", "phase", "clips_per_s"):
+                if term not in ("event", "time", "link", "epoch", "step", "phase", "clips_per_s",
+                                "epoch_mean"):
                     losses.setdefault(term, ([], []))[0].append(offset + s)
                     losses[term][1].append(v)
         for xs, ys in losses.values():  # NaN after each link: the lines break between links

@@ -127,13 +127,11 @@ def load_videos(run):
     return train_videos, test_videos, classes, cache
 
 
-def pretrained_teacher(a):
-    """Sec. 9: the simulated set's stand-in for Kinetics-400 weights. The teacher is trained once,
-    with all labels, on a twin set of the other motions (no class in common, `<root>_pretrain`),
-    and its backbone, without the last layer, is returned as --teacher-weights; build_student then
-    fine-tunes it on D_L for --epochs with a new last layer. The run lives in
-    runs/pretrain_<key>: its key (config.run_key) holds every setting and the code, so a change of
-    either trains it again, and an interrupted pretraining resumes. -> path of the backbone."""
+def pretraining_argv(a):
+    """Sec. 9: the train.py arguments of the teacher's pretraining for run `a` (no --out), after
+    making its twin set: the simulated set's other motions (no class in common, `<root>_pretrain`),
+    all labels, the first architecture of the cascade, and the clips and optimisation of the run
+    it serves. -> (argv, a line naming the twin set and its motions)."""
     try:  # the set as data.load_dataset would read it (made now with the defaults if absent)
         params = {"first_class": 0, **(read_params(a.data_root) or ensure_synthetic(a.data_root))}
     except FileExistsError as e:
@@ -144,9 +142,6 @@ def pretrained_teacher(a):
         sys.exit(f"error: {a.data_root} uses {n} of the {len(MOTIONS)} motions, which leaves no "
                  "disjoint set to pretrain its teacher on: pass --pretrain-epochs 0 (teacher from "
                  "scratch) or a set of at most 6 classes")
-    if world_info()[1] > 1:
-        sys.exit("error: the teacher's pretraining runs in one process: run the same command once "
-                 "with python instead of torchrun (it is cached), or pass --pretrain-epochs 0")
     twin = a.data_root.rstrip("/\\") + "_pretrain"
     ensure_synthetic(twin, **{**params, "first_class": other, "extra_test": 0})  # trains on all
     arch = a.cascade.split(",")[0]
@@ -158,12 +153,26 @@ def pretrained_teacher(a):
                  "lr", "optimizer", "weight_decay", "max_steps_per_epoch"):
         if getattr(a, name) is not None:  # the clips and optimisation of the run it serves
             argv += ["--" + name.replace("_", "-"), str(getattr(a, name))]
+    return argv, f"{twin} ({', '.join(MOTIONS[other:other + n])})"
+
+
+def pretrained_teacher(a):
+    """Sec. 9: the simulated set's stand-in for Kinetics-400 weights. The teacher is trained once,
+    with all labels, on a twin set of the other motions (pretraining_argv), and its backbone,
+    without the last layer, is returned as --teacher-weights; build_student then fine-tunes it on
+    D_L for --epochs with a new last layer. The run lives in runs/pretrain_<key>: its key
+    (config.run_key) holds every setting and the code, so a change of either trains it again,
+    and an interrupted pretraining resumes. -> path of the backbone."""
+    if world_info()[1] > 1:
+        sys.exit("error: the teacher's pretraining runs in one process: run the same command once "
+                 "with python instead of torchrun (it is cached), or pass --pretrain-epochs 0")
+    argv, twin = pretraining_argv(a)
+    arch = a.cascade.split(",")[0]
     key = run_key(parse_args(argv + ["--out", os.devnull]))  # parsed and checked as any run
     out = os.path.join("runs", f"pretrain_{key['hash']}")
     backbone = os.path.join(out, f"backbone_{arch}.pt")
     if not os.path.isfile(backbone):
-        print(f"pretraining the teacher {arch} once on {twin} "
-              f"({', '.join(MOTIONS[other:other + n])}), into {out} ...", flush=True)
+        print(f"pretraining the teacher {arch} once on {twin}, into {out} ...", flush=True)
         again = ["--resume"] if os.path.isfile(os.path.join(out, "checkpoint.pt")) else []
         main(argv + again + ["--out", out])
         state = read_torch_file(os.path.join(out, f"model0_{arch}.pt"))
@@ -425,6 +434,18 @@ def nan_stop_message(terms, where, ckpt_path, amp):
             f"checkpoint ({ckpt_path}, if any) is intact. {cause[0].upper()}{cause[1:]}.")
 
 
+def task_chance(batch, num_classes):
+    """The task loss of Sec. 6 that a uniform guess would get on `batch`, a 0-dim tensor: ln K
+    for the cross-entropy on the labelled clips (when the batch holds any) plus mean(c) ln K for
+    the soft cross-entropy on the kept pseudo-labels (the confidence c weighs each). A link has
+    left chance once its task loss is well below this (a link with pseudo-labels starts near
+    2 ln K, not ln K)."""
+    labelled = (batch["labels"] >= 0).any().float()
+    keep = batch["pl_keep"].float()  # (B,)
+    mean_c = (batch["pl_weights"] * keep).sum() / keep.sum().clamp(min=1)
+    return math.log(num_classes) * (labelled + mean_c)
+
+
 def make_optimizer(params, a):
     """SGD with Nesterov momentum 0.9 (L2 weight decay) or AdamW (decoupled weight decay)."""
     if a.optimizer == "sgd":
@@ -506,6 +527,7 @@ def train_link(run, link, student, teacher, pl, epochs, train_set, test_videos, 
                             num_workers=a.workers, pin_memory=device.type == "cuda")
         model.train()
         first_bad = torch.tensor(-1, device=device)  # no non-finite loss yet in this epoch
+        sums, counts = {}, {}  # each loss term summed over the epoch's steps (on the device)
         for it, (x, _, idx, _) in enumerate(loader):
             if it >= steps:
                 break
@@ -533,18 +555,34 @@ def train_link(run, link, student, teacher, pl, epochs, train_set, test_videos, 
             terms["loss"].backward()
             opt.step()
             seen += x.shape[0] * world
-            if time.time() - t_log > a.log_every or it == steps - 1:
+            for k, v in terms.items():
+                sums[k] = sums.get(k, 0) + v.detach()
+                counts[k] = counts.get(k, 0) + 1
+            if "task" in terms:  # what the task loss would be for a uniform guess, this batch
+                sums["chance"] = sums.get("chance", 0) + task_chance(batch, num_classes)
+            last = it == steps - 1  # the epoch's last step
+            if time.time() - t_log > a.log_every or last:
                 stop_if_not_finite(run, first_bad, terms, name, epoch)
                 t_log, speed = time.time(), seen / (time.time() - t_epoch)  # clips per second
                 left = (total - step - 1) * a.batch_size * world / max(speed, 1e-9)  # seconds
-                values = {k: round(v.item(), 4) for k, v in terms.items()}
+                values = {k: round(v.item(), 4) for k, v in terms.items()}  # this step's
+                # at the epoch's end, each term's mean over its steps (this process's batches):
+                # one step's loss is too noisy to tell when training leaves chance
+                means = {k: round(sums[k].item() / counts[k if k != "chance" else "task"], 4)
+                         for k in sums} if last else {}
                 run.log("train", f"{name} " + (f"phase {phase}/{S + 1} " if distiller.staged
                                                else "") +
                         f"epoch {epoch + 1}/{epochs} step {step + 1}/{total} | "
                         + " ".join(f"{k} {v:.3f}" for k, v in values.items())
+                        + (" | epoch mean " + " ".join(
+                            f"{k} {v:.3f}" for k, v in means.items()
+                            if not k.startswith("sub") and k != "chance")
+                           + (f" (task at chance: {means['chance']:.3f})" if "chance" in means
+                              else "") if means else "")
                         + f" | lr {opt.param_groups[0]['lr']:.2e} | {speed:.1f} clips/s | "
                         f"eta {left / 60:.1f} min", link=link, epoch=epoch + 1, step=step + 1,
-                        phase=phase, clips_per_s=round(speed, 2), **values)
+                        phase=phase, clips_per_s=round(speed, 2), **values,
+                        **({"epoch_mean": means} if means else {}))
         if evaluates_after(epoch, epochs, steps, starts, a.eval_every):
             result = evaluate(student, test_videos, a, device, num_classes, run.rank, world, cache)
             run.log("eval", f"{name} epoch {epoch + 1}: clip acc {result['clip_acc']:.3f}, "

@@ -55,7 +55,7 @@ TINY = ["--dataset", "hmdb51", "--clip-len", "4", "--frame-stride", "1", "--resi
 # an untrained teacher, so that the pseudo-label path of the loss runs.
 SKD = ["--method", "skd", "--cascade", CASCADE3, "--pl-threshold", "0",
        "--phase-shares", "1,1,1,1,1"]  # equal shares: each phase shows in a 4-step link
-META = {"event", "time", "link", "epoch", "step", "phase", "clips_per_s"}  # not loss terms
+META = {"event", "time", "link", "epoch", "step", "phase", "clips_per_s", "epoch_mean"}  # not loss terms
 SUMMARY_KEYS = {"dataset", "method", "label_fraction", "seed", "models", "pseudo_labels",
                 "wall_seconds"}
 MODEL_KEYS = {"role", "arch", "clip_acc", "video_acc", "video_top5", "params", "gflops"}
