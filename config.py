@@ -51,6 +51,9 @@ class Args:
                                "(torchvision K400 files or model<j>_*.pt of an earlier run)")
     pretrain_epochs: int = arg(None, "simulated set, no --teacher-weights: epochs of the teacher's "
                                "pretraining (all labels, the other motions; cached), 0 = none")
+    pretrain_lr: float = arg(None, "simulated set: peak learning rate of the teacher's pretraining "
+                             "(from scratch on the twin set, where --lr's 2e-3 sat at chance for "
+                             "up to 22 epochs)")
     teacher_epochs: int = arg(None, "epochs for a loaded teacher: default 0, or --epochs when its "
                               "last layer is new (other classes, or a backbone without one)")
     tau: float = arg(4.0, "logit temperature of KD (Sec. 6)")
@@ -157,7 +160,8 @@ def fill_defaults(a):
                       ("label_fraction", "label_fraction"), ("cascade", "cascade"),
                       ("epochs", "epochs"), ("batch_size", "batch_size"), ("lr", "lr"),
                       ("optimizer", "optimizer"), ("weight_decay", "weight_decay"),
-                      ("pl_clips", "pl_clips"), ("pretrain_epochs", "pretrain_epochs")]:
+                      ("pl_clips", "pl_clips"), ("pretrain_epochs", "pretrain_epochs"),
+                      ("pretrain_lr", "pretrain_lr")]:
         if getattr(a, name) is None:
             setattr(a, name, preset[key])
     if a.method not in METHODS:
@@ -182,8 +186,8 @@ def fill_defaults(a):
                  "eval_every"):
         if getattr(a, name) < 1:
             fail(f"--{name.replace('_', '-')} must be >= 1, got {getattr(a, name)}")
-    for name in ("lr", "tau", "tau_f", "pl_temperature", "pl_rho"):
-        if not getattr(a, name) > 0:
+    for name in ("lr", "tau", "tau_f", "pl_temperature", "pl_rho", "pretrain_lr"):
+        if getattr(a, name) is not None and not getattr(a, name) > 0:
             fail(f"--{name.replace('_', '-')} must be > 0, got {getattr(a, name)}")
     for name in ("weight_decay", "gamma", "lambda_kd", "lambda_feat", "lambda_hyb",
                  "fitnet_weight", "at_weight", "sp_weight", "dkd_beta", "dist_weight"):

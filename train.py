@@ -36,7 +36,7 @@ from config import Args, parse_args, run_key
 from models import (build_model, check_pretrained, count_flops, count_params, cpu_latency,
                     load_pretrained, read_torch_file)
 from pseudolabel import format_report, predict_videos, refresh
-from synthetic import MOTIONS, ensure_synthetic, read_params
+from synthetic import MOTIONS, TWIN_SCALE, ensure_synthetic, read_params
 from video import cache_frames
 
 
@@ -129,9 +129,12 @@ def load_videos(run):
 
 def pretraining_argv(a):
     """Sec. 9: the train.py arguments of the teacher's pretraining for run `a` (no --out), after
-    making its twin set: the simulated set's other motions (no class in common, `<root>_pretrain`),
-    all labels, the first architecture of the cascade, and the clips and optimisation of the run
-    it serves. -> (argv, a line naming the twin set and its motions)."""
+    making its twin set, `<root>_twin`: the simulated set's other motions (no class in common),
+    with TWIN_SCALE times its videos per class, all labelled. The pretraining has a recipe of its
+    own, as a Kinetics-400 checkpoint has: the simulated preset's optimizer, weight decay and
+    batch, at --pretrain-lr for --pretrain-epochs; only the clips (length, stride, size, views)
+    follow the run it serves, so that its backbone sees what it will see there.
+    -> (argv, a line naming the twin set and its motions)."""
     try:  # the set as data.load_dataset would read it (made now with the defaults if absent)
         params = {"first_class": 0, **(read_params(a.data_root) or ensure_synthetic(a.data_root))}
     except FileExistsError as e:
@@ -142,16 +145,21 @@ def pretraining_argv(a):
         sys.exit(f"error: {a.data_root} uses {n} of the {len(MOTIONS)} motions, which leaves no "
                  "disjoint set to pretrain its teacher on: pass --pretrain-epochs 0 (teacher from "
                  "scratch) or a set of at most 6 classes")
-    twin = a.data_root.rstrip("/\\") + "_pretrain"
-    ensure_synthetic(twin, **{**params, "first_class": other, "extra_test": 0})  # trains on all
+    twin = a.data_root.rstrip("/\\") + "_twin"
+    try:
+        ensure_synthetic(twin, **{**params, "first_class": other, "extra_test": 0,
+                                  "videos_per_class": TWIN_SCALE * params["videos_per_class"]})
+    except FileExistsError as e:
+        sys.exit(f"error: {e}")
     arch = a.cascade.split(",")[0]
     argv = ["--dataset", "synthetic", "--data-root", twin, "--method", "ce", "--cascade", arch,
             "--label-fraction", "1", "--epochs", str(a.pretrain_epochs), "--pretrain-epochs", "0",
-            "--eval-every", "1000", "--seed", "0", "--workers", str(a.workers),
-            "--device", a.device, "--memory-cache-gb", str(a.memory_cache_gb)]
-    for name in ("clip_len", "frame_stride", "resize", "crop_size", "eval_clips", "batch_size",
-                 "lr", "optimizer", "weight_decay", "max_steps_per_epoch"):
-        if getattr(a, name) is not None:  # the clips and optimisation of the run it serves
+            "--lr", str(a.pretrain_lr), "--eval-every", "1000", "--seed", "0",
+            "--workers", str(a.workers), "--device", a.device,
+            "--memory-cache-gb", str(a.memory_cache_gb)]
+    for name in ("clip_len", "frame_stride", "resize", "crop_size", "eval_clips",
+                 "max_steps_per_epoch"):
+        if getattr(a, name) is not None:  # the clips of the run it serves
             argv += ["--" + name.replace("_", "-"), str(getattr(a, name))]
     return argv, f"{twin} ({', '.join(MOTIONS[other:other + n])})"
 

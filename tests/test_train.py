@@ -708,6 +708,41 @@ def test_bad_simulated_set_root_is_one_line(kind, tmp_path):
         assert says in msg and "--data-root" in msg, msg
 
 
+# ------------------------------------------------------------------------------- epoch means
+def test_epoch_mean_of_every_term_and_task_at_chance(skd_run):
+    """The last training line of every epoch holds each term's mean over the epoch's steps that
+    had it, and `chance`: the task loss a uniform guess would get on the same batches, ln K on
+    the labels plus mean(c) ln K on the kept pseudo-labels (task_chance)."""
+    for link in (0, 1, 2):
+        lines = train_lines(skd_run, link)
+        for epoch in range(1, EPOCHS + 1):
+            mine = [m for m in lines if m["epoch"] == epoch]
+            assert len(mine) == STEPS  # --log-every 0: every step is logged
+            assert all("epoch_mean" not in m for m in mine[:-1])
+            means = mine[-1]["epoch_mean"]
+            had = set().union(*(terms_of(m) for m in mine))
+            assert set(means) == had | ({"chance"} if "task" in had else set())
+            for k in had:
+                values = [m[k] for m in mine if k in m]
+                assert means[k] == pytest.approx(sum(values) / len(values), abs=2e-4)
+            if "task" in had:  # pseudo-labels on: above ln K, at most 2 ln K
+                assert math.log(3) - 1e-4 <= means["chance"] <= 2 * math.log(3) + 1e-4
+    K = 3
+    uniform = dict(labels=torch.tensor([2, -1, -1, 0]), pl_keep=torch.tensor([False, True, True,
+                                                                              False]),
+                   pl_weights=torch.tensor([0.0, 0.9, 0.5, 0.0]))
+    assert train.task_chance(uniform, K).item() == pytest.approx(math.log(K) * (1 + 0.7))
+    no_labels = dict(uniform, labels=torch.full((4,), -1))
+    assert train.task_chance(no_labels, K).item() == pytest.approx(math.log(K) * 0.7)
+    # against the loss itself: uniform logits give exactly that task loss
+    from losses import ce_loss, soft_ce_loss
+    z = torch.zeros(4, K)
+    q = torch.full((4, K), 1 / K)
+    task = ce_loss(z, uniform["labels"].clamp(min=0), uniform["labels"] >= 0) + soft_ce_loss(
+        z, q, uniform["pl_weights"], uniform["pl_keep"])
+    assert task.item() == pytest.approx(train.task_chance(uniform, K).item(), rel=1e-6)
+
+
 # ------------------------------------------------------------------------------- the simulated teacher
 def test_simulated_teacher_is_pretrained_once_on_the_other_motions(tmp_path, monkeypatch):
     """Sec. 9: with --dataset synthetic and no --teacher-weights, the teacher starts from a model
@@ -721,9 +756,17 @@ def test_simulated_teacher_is_pretrained_once_on_the_other_motions(tmp_path, mon
     common = ["--dataset", "synthetic", "--data-root", str(root), "--pretrain-epochs", "1",
               "--method", "kd", "--cascade", CASCADE2, *flags]
     train.main(common + ["--out", str(tmp_path / "a")])
-    with open(tmp_path / "sim_pretrain" / "synthetic.json") as f:
+    with open(tmp_path / "sim_twin" / "synthetic.json") as f:
         twin = json.load(f)
     assert twin["first_class"] == 3 and twin["classes"] == 3  # motions 3..5: none of the set's
+    assert twin["videos_per_class"] == synthetic.TWIN_SCALE * 4  # a larger source set
+    pretrain_log = next((tmp_path / "runs").glob("pretrain_*")) / "metrics.jsonl"
+    config_of = json.loads(pretrain_log.read_text().splitlines()[0])["config"]
+    # its own recipe (the preset's optimizer and batch, --pretrain-lr); the run's clips
+    assert (config_of["lr"], config_of["optimizer"]) == (data.DATASETS["synthetic"]["pretrain_lr"],
+                                                         data.DATASETS["synthetic"]["optimizer"])
+    assert config_of["batch_size"] == data.DATASETS["synthetic"]["batch_size"]
+    assert (config_of["clip_len"], config_of["crop_size"]) == (4, 24)
     pretrain = list((tmp_path / "runs").glob("pretrain_*"))
     assert len(pretrain) == 1 and (pretrain[0] / f"backbone_{ARCH}.pt").is_file()
     backbone = torch.load(pretrain[0] / f"backbone_{ARCH}.pt", weights_only=True)
@@ -738,5 +781,7 @@ def test_simulated_teacher_is_pretrained_once_on_the_other_motions(tmp_path, mon
     train.main(common + ["--seed", "1", "--out", str(tmp_path / "b")])  # another seed: reused
     assert list((tmp_path / "runs").glob("pretrain_*")) == pretrain
     assert (pretrain[0] / "summary.json").stat().st_mtime_ns == stamp
-    train.main(common + ["--lr", "0.02", "--out", str(tmp_path / "c")])  # another lr: retrained
+    train.main(common + ["--lr", "0.02", "--out", str(tmp_path / "c")])  # the run's lr: reused
+    assert list((tmp_path / "runs").glob("pretrain_*")) == pretrain  # (its own recipe)
+    train.main(common + ["--pretrain-lr", "0.02", "--out", str(tmp_path / "d")])  # retrained
     assert len(list((tmp_path / "runs").glob("pretrain_*"))) == 2
