@@ -24,7 +24,8 @@ of train.py's `task at chance` for a link (ln K on the labels plus mean(c) ln K 
 pseudo-labels), counted from the link's first epoch with a task loss (1 = that epoch; for SKD's
 links, the start of the last phase). Then each figure's median and range over the seeds x
 threads. A recipe that sits on a plateau shows here as a late escape and a wide range. Results:
-results/lottery_<tag>.json and Markdown tables; finished runs are read back, not trained again.
+results/lottery_<tag>.json (lottery_<tag>_<kind>.json with --only one kind) and Markdown tables;
+finished runs are read back, not trained again.
 """
 import argparse
 import json
@@ -158,6 +159,10 @@ def results_of(job):
                 config=config, links=links)
 
 
+def never(epoch):
+    return "never" if epoch is None else f"{epoch:g}"
+
+
 def table(runs, kind, portable_name):
     """Markdown: one row per run, then each link's median and range over the seeds x threads."""
     names = LINKS[:len(runs[0]["links"])]
@@ -165,7 +170,7 @@ def table(runs, kind, portable_name):
              "|---|" + "---|---|" * len(names)]
     for r in runs:
         lines.append(f"| {r['name']} | " + " | ".join(
-            f"{l['video_acc']:.3f} | {l['escape'] if l['escape'] is not None else 'never'}"
+            f"{l['video_acc']:.3f} | {never(l['escape'])}"
             for l in r["links"]) + " |")
     main_runs = [r for r in runs if r["config"] != portable_name]
     summary = []
@@ -173,18 +178,18 @@ def table(runs, kind, portable_name):
         acc = [r["links"][i]["video_acc"] for r in main_runs]
         esc = [r["links"][i]["escape"] for r in main_runs]
         med = statistics.median(acc)
+        late = statistics.median([e if e is not None else math.inf for e in esc])  # never: inf
         summary.append(dict(link=n, n=len(acc), acc_median=med, acc_min=min(acc),
                             acc_max=max(acc), acc_span=max(acc) - min(acc),
                             acc_off_median=max(abs(a - med) for a in acc),
-                            escape_median=statistics.median(
-                                [e if e is not None else math.inf for e in esc]),
+                            escape_median=None if late == math.inf else late,
                             escape_max=None if None in esc else max(esc)))
     lines += ["", f"| {kind}: link | n | median acc | min | max | span | farthest from median | "
               "leaves chance: median, latest |", "|---|---|---|---|---|---|---|---|"]
     for s in summary:
         lines.append(f"| {s['link']} | {s['n']} | {s['acc_median']:.3f} | {s['acc_min']:.3f} | "
                      f"{s['acc_max']:.3f} | {s['acc_span']:.3f} | {s['acc_off_median']:.3f} | "
-                     f"{s['escape_median']}, {s['escape_max'] or 'never'} |")
+                     f"{never(s['escape_median'])}, {never(s['escape_max'])} |")
     return "\n".join(lines), summary
 
 
@@ -235,7 +240,8 @@ def main(argv=None):
         text, summary = table(runs, kind, portable[0] if portable else None)
         print("\n" + text)
         result["runs"][kind], result["summary"][kind] = runs, summary
-    save_result(f"lottery_{args.tag}", result)
+    save_result(f"lottery_{args.tag}" + ("" if len(args.only) == 2 else f"_{args.only[0]}"),
+                result)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import benchmark
 import config
 import data
 import grid
+import lottery
 import models
 import plots
 import rehearsal
@@ -48,6 +49,8 @@ ENTRY_POINTS = {  # id: (main, argv before --help, flags its help must list)
                              "--size", "--difficulty", "--seed", "--first-class", "--summary",
                              "--prepare", "--out", "--short-side", "--workers", "--root",
                              "--split-dir"]),
+    "lottery": (lottery.main, [], ["--only", "--seeds", "--threads", "--portable", "--jobs",
+                                   "--tag", "--data-root"]),
     "models": (models.main, [], ["ARCH"]),
     "plots": (plots.main, [], ["summary", "versus", "results", "curves"]),
     "plots-summary": (plots.main, ["summary"], ["folder"]),
