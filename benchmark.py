@@ -627,7 +627,9 @@ def main(argv=None):
     sp.add_argument("--summary", default="runs/synthetic_skd_p0.2_s0/summary.json",
                     help="summary.json of a run, for the accuracy column (that of `python train.py`)")
     f = sub.add_parser("frames", help="single-frame model against a clip model, same budget")
-    f.add_argument("--epochs", type=int, default=data.DATASETS["synthetic"]["epochs"])
+    f.add_argument("--epochs", type=int, default=10,
+                   help="epochs of each model (results/frames.json: 10, the simulated set's "
+                        "budget when it was made)")
     f.add_argument("--workers", type=int, default=2)
     h = data.DATASETS["hmdb51"]
     t = sub.add_parser("throughput", help="loader, training step and both, in clips/s (GPU)")
