@@ -50,3 +50,12 @@ def test_table_spread_over_seeds_and_threads_only():
     assert s["escape_max"] is None and s["escape_median"] == 3  # one run never left chance
     assert "| pretraining | 3 | 0.740 | 0.700 | 0.800 | 0.100 | 0.060 | 3, never |" in text
     assert "| p | 0.100 | 9 |" in text and "never" in text
+
+
+def test_bad_thread_counts_are_one_error_line(capsys):
+    for bad in ("x", "0,2"):
+        with pytest.raises(SystemExit) as e:
+            lottery.main(["--threads", bad])
+        assert e.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert err.startswith("lottery.py: error: --threads") and bad in err
