@@ -194,10 +194,10 @@ def table(runs, kind, portable_name):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description="`python train.py` under seeds x thread counts x "
-                                "kernels: each link's final accuracy and the epoch its task loss "
-                                "leaves chance, with the median and range over the perturbations."
-                                " Extra train.py flags go after --.")
+    p = argparse.ArgumentParser(
+        prog="lottery.py", description="`python train.py` under seeds x thread counts x kernels: "
+        "each link's final accuracy and the epoch its task loss leaves chance, with the median "
+        "and range over the perturbations. Extra train.py flags go after --.")
     p.add_argument("--only", choices=("pretrain", "default"), nargs="+",
                    default=["pretrain", "default"], help="which kinds of run (default: both)")
     p.add_argument("--seeds", type=int, default=5, help="seeds 0 .. n-1")
