@@ -213,11 +213,12 @@ def main(argv=None):
     args = p.parse_args(argv[:cut])
     args.flags = argv[cut + 1:]
     try:
-        args.threads = [int(t) for t in args.threads.split(",")]
-        assert min(args.threads) >= 1
+        threads = [int(t) for t in args.threads.split(",")]
+        assert min(threads) >= 1
     except (ValueError, AssertionError):
         p.error(f"--threads takes thread counts >= 1, comma-separated (e.g. 1,2), got "
                 f"'{args.threads}'")
+    args.threads = threads
     base = os.path.join(REPO, "results", "runs", "lottery", args.tag)
     jobs = plan(args, base)
     cfg = configs(args.threads, args.portable)
