@@ -172,7 +172,8 @@ def test_draws_every_figure(tmp_path, monkeypatch):
             shutil.copy(os.path.join(RESULTS, name), tmp_path)
     written = plots.draw_results(str(tmp_path))
     assert sorted(os.path.basename(p) for p in written) == ["accuracy.png", "efficiency.png",
-                                                           "paired.png", "throughput.png"]
+                                                           "lottery.png", "paired.png",
+                                                           "throughput.png"]
     _metrics(tmp_path / "metrics.jsonl")
     plots.main(["curves", str(tmp_path)])
     for p in written + [str(tmp_path / "curves.png")]:
