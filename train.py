@@ -568,6 +568,7 @@ def train_link(run, link, student, teacher, pl, epochs, train_set, test_videos, 
                 counts[k] = counts.get(k, 0) + 1
             if "task" in terms:  # what the task loss would be for a uniform guess, this batch
                 sums["chance"] = sums.get("chance", 0) + task_chance(batch, num_classes)
+                counts["chance"] = counts.get("chance", 0) + 1
             last = it == steps - 1  # the epoch's last step
             if time.time() - t_log > a.log_every or last:
                 stop_if_not_finite(run, first_bad, terms, name, epoch)
@@ -576,8 +577,7 @@ def train_link(run, link, student, teacher, pl, epochs, train_set, test_videos, 
                 values = {k: round(v.item(), 4) for k, v in terms.items()}  # this step's
                 # at the epoch's end, each term's mean over its steps (this process's batches):
                 # one step's loss is too noisy to tell when training leaves chance
-                means = {k: round(sums[k].item() / counts[k if k != "chance" else "task"], 4)
-                         for k in sums} if last else {}
+                means = {k: round(sums[k].item() / counts[k], 4) for k in sums} if last else {}
                 run.log("train", f"{name} " + (f"phase {phase}/{S + 1} " if distiller.staged
                                                else "") +
                         f"epoch {epoch + 1}/{epochs} step {step + 1}/{total} | "
