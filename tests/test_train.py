@@ -785,3 +785,19 @@ def test_simulated_teacher_is_pretrained_once_on_the_other_motions(tmp_path, mon
     assert list((tmp_path / "runs").glob("pretrain_*")) == pretrain  # (its own recipe)
     train.main(common + ["--pretrain-lr", "0.02", "--out", str(tmp_path / "d")])  # retrained
     assert len(list((tmp_path / "runs").glob("pretrain_*"))) == 2
+
+
+def test_a_twin_set_of_other_parameters_is_named_with_the_fix(tmp_path, capsys):
+    """A twin set made with other parameters (an earlier version's TWIN_SCALE) is never
+    overwritten: one error line names it and the fix (delete it: train.py makes it again)."""
+    root = tmp_path / "sim"
+    synthetic.make_synthetic(str(root), classes=3, videos_per_class=4, frames=12, size=32,
+                             difficulty=0.3, seed=0, quiet=True)
+    synthetic.make_synthetic(str(tmp_path / "sim_twin"), classes=3, videos_per_class=8, frames=12,
+                             size=32, difficulty=0.3, seed=0, first_class=3, quiet=True)
+    a = config.parse_args(["--dataset", "synthetic", "--data-root", str(root), "--out", os.devnull])
+    with pytest.raises(SystemExit) as e:
+        train.pretraining_argv(a)
+    message = str(e.value)
+    assert message.startswith("error: ") and "\n" not in message
+    assert f"delete {tmp_path / 'sim_twin'}" in message and "'videos_per_class': 8" in message
