@@ -136,7 +136,7 @@ class TrainClips(Dataset):
     run the same clips as an uninterrupted one. A video that fails to decode is replaced by the next
     one, with a warning, and counted in `self.failures` (shared across DataLoader workers).
     With `uint8` the clip is uint8 (3, T, S, S), for to_model_input (see _handed_over).
-    `scaler` "ffmpeg" scales frames the way of before (video.read_frames; for benchmark.py).
+    `scaler` "ffmpeg" scales frames the way of before (video.read_frames; for experiments/benchmark.py).
 
     Repeated sampling (`repeat` R > 1, train.py --repeat-clips): R clips of the video, each with
     its own start, crop and flip drawn as a single clip's are, decoded in one pass over the frames

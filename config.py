@@ -73,7 +73,7 @@ class Args:
                             "variant, METHOD.md Sec. 10)")
     lambda_hyb: float = arg(1.0, "weight of the hybrid-path KD term (Sec. 3)")
     # -- the baselines' weights (Sec. 7): their papers' defaults as mdistiller reproduces them;
-    #    grid.py tune searches each on a tuning set. kd and takd use --lambda-kd, cwd
+    #    experiments/grid.py tune searches each on a tuning set. kd and takd use --lambda-kd, cwd
     #    --lambda-feat.
     fitnet_weight: float = arg(100.0, "FitNets: MSE weight on the hint, substage 2 (Romero et al.)")
     at_weight: float = arg(1000.0, "AT: weight of the attention-map loss (Zagoruyko and Komodakis, "
@@ -256,7 +256,7 @@ def fill_defaults(a):
 
 
 # -----------------------------------------------------------------------------
-# The key of a run: a finished run folder is reused (grid.py, the simulated teacher's pretraining)
+# The key of a run: a finished run folder is reused (experiments/grid.py, the simulated teacher's pretraining)
 # only when its key equals the key asked for, so that no number of older code or other settings
 # is ever served as a new one.
 
@@ -288,7 +288,7 @@ def code_hash(path):
 def training_modules(start="train.py", root=REPO):
     """The repository's modules that train.py imports, directly or through another one, read from
     their import statements (those inside functions too): train.py, cascade.py, ... but not
-    plots.py, grid.py or benchmark.py, so that editing a figure keeps every cached run."""
+    experiments/plots.py, experiments/grid.py or experiments/benchmark.py, so that editing a figure keeps every cached run."""
     found, todo = set(), [start]
     while todo:
         name = todo.pop()

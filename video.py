@@ -114,7 +114,7 @@ def read_frames(path, indices, threads=None, table=None, size=None, scaler="torc
     """Frames `indices` of the full sequential decode (0-based, any order, repeats allowed)
     -> uint8 (N, H, W, 3). Indices past the last frame give the last frame. With `size`
     (width, height), the frames are resized to it on uint8 (see _scaled; `scaler` "ffmpeg" is
-    the slower way of before, kept for benchmark.py): far cheaper than resizing float tensors.
+    the slower way of before, kept for experiments/benchmark.py): far cheaper than resizing float tensors.
 
     With the video's FrameTable (from probe_video) and timestamps that allow it, decoding starts
     at the keyframe before the first wanted frame and stops at the last one, so a clip costs about
@@ -166,7 +166,7 @@ def _scaled(frames, size):
     all frames of a clip at once. FFmpeg's scaler converting to RGB and scaling in one go
     (read_frames' scaler="ffmpeg": bilinear, its filter widened when it shrinks; what this
     project did before) costs more per frame than converting at the frame's own size and then
-    this (benchmark.py data; README, "Loading and GPU").
+    this (experiments/benchmark.py data; README, "Loading and GPU").
     """
     keys = list(frames)
     same = len({frames[k].shape for k in keys}) == 1

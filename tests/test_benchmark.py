@@ -9,19 +9,19 @@ import sys
 import pytest
 import torch
 
-import benchmark
+from experiments import benchmark
 
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_speed_benchmark_runs_and_reports_every_variant(tmp_path):
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    out = subprocess.run([sys.executable, os.path.join(REPO, "benchmark.py"), "speed", "--rounds",
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=REPO)
+    out = subprocess.run([sys.executable, "-m", "experiments.benchmark", "speed", "--rounds",
                           "1", "--warmup", "0", "--summary", "none"], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    with open(tmp_path / "results" / "speed.json") as f:
+    with open(tmp_path / "experiments" / "results" / "speed.json") as f:
         result = json.load(f)
     names = [r["variant"] for r in result["steps"]]
     assert names == ["ce", "kd", "skd, phase 1", "skd, last phase", "skd, last phase + hybrid"]
@@ -33,8 +33,8 @@ def test_speed_benchmark_runs_and_reports_every_variant(tmp_path):
 
 
 def run_benchmark(tmp_path, *args):
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    out = subprocess.run([sys.executable, os.path.join(REPO, "benchmark.py"), *args], cwd=tmp_path,
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=REPO)
+    out = subprocess.run([sys.executable, "-m", "experiments.benchmark", *args], cwd=tmp_path,
                          env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     return out.stdout
@@ -51,7 +51,7 @@ def test_throughput_benchmark_reports_loader_step_and_both_for_each_hand_over_on
     out = run_benchmark(tmp_path, "throughput", "--workers", "1", "--batch", "2", "--steps", "2",
                         "--warmup", "1", "--clip-len", "4", "--resize", "36", "--crop", "32",
                         "--videos", "2", "--frames", "30", "--device", "cpu", "--compile")
-    with open(tmp_path / "results" / "throughput.json") as f:
+    with open(tmp_path / "experiments" / "results" / "throughput.json") as f:
         result = json.load(f)
     names = [r["what"] for r in result["rows"]]
     loaders = [f"{what}, {kind}{handover}" for kind in ("AVI originals", "prepared copy")
@@ -91,7 +91,7 @@ def test_throughput_benchmark_reports_loader_step_and_both_for_each_hand_over_on
 def test_data_benchmark_times_every_loader(tmp_path):
     run_benchmark(tmp_path, "data", "--videos", "1", "--clips", "1", "--rounds", "1",
                   "--warmup", "0")
-    with open(tmp_path / "results" / "data.json") as f:
+    with open(tmp_path / "experiments" / "results" / "data.json") as f:
         result = json.load(f)
     loaders = {r["loader"] for r in result["rows"]}
     for kind in ("avi", "mp4"):

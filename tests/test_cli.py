@@ -13,15 +13,11 @@ from pathlib import Path
 
 import pytest
 
-import benchmark
 import config
 import data
-import grid
-import lottery
 import models
-import plots
-import rehearsal
 import train
+from experiments import benchmark, grid, lottery, plots, rehearsal
 
 REPO = Path(train.__file__).resolve().parent
 GRID = ["--methods", "--epochs", "--teacher-epochs", "--pretrain-epochs", "--max-steps-per-epoch",

@@ -12,8 +12,7 @@ import torch
 
 import config
 import data
-import grid
-import plots
+from experiments import grid, plots
 import synthetic
 import train
 
@@ -25,14 +24,14 @@ def test_accuracy_benchmark_runs_the_grid_and_reuses_finished_runs(tmp_path):
     shared assistant (the KD-trained one only when takd is asked for), every requested method,
     the six SKD ablations at the ablation fraction, tables and JSON; a second call (in worker
     processes) reuses every finished run."""
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    cmd = [sys.executable, os.path.join(REPO, "grid.py"), "accuracy", "--quick",
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=REPO)
+    cmd = [sys.executable, "-m", "experiments.grid", "accuracy", "--quick",
            "--videos-per-class", "5", "--methods", "ce", "skd", "--skd-variant",
            "--phase-epochs 0.5", "--link-variant", "--logit-loss dist", "--extra-test", "2",
            "--tuning", "none", "--jobs", "1"]
     out = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
-    with open(tmp_path / "results" / "accuracy.json") as f:
+    with open(tmp_path / "experiments" / "results" / "accuracy.json") as f:
         result = json.load(f)
     rows = {(r["kind"], r["name"]): r for r in result["rows"]}
     ablations = ["joint schedule", "no correlation (Eq. C)", "no distribution loss (Eq. D)",
@@ -63,7 +62,7 @@ def test_accuracy_benchmark_runs_the_grid_and_reuses_finished_runs(tmp_path):
     # the reported set: 2 more test videos per class, the same training videos (test_data.py)
     test = data.load_dataset("hmdb51", str(tmp_path / "data" / "synthetic_bench_v5_s0_t2"), 1)[1]
     assert len(test) == 6 * (round(0.3 * 5) + 2)
-    group = tmp_path / "results" / "runs" / "synthetic_bench_v5_s0_t2" / "p0.2_s0"
+    group = tmp_path / "experiments" / "results" / "runs" / "synthetic_bench_v5_s0_t2" / "p0.2_s0"
     def loaded(name):  # the --teacher-weights of a run, and how many models it loaded
         with open(group / name / "metrics.jsonl") as f:
             events = [json.loads(line) for line in f]
@@ -92,7 +91,7 @@ def test_accuracy_benchmark_runs_the_grid_and_reuses_finished_runs(tmp_path):
                            text=True, timeout=600)  # --jobs 2: the worker pool, nothing to train
     assert again.returncode == 0, again.stderr[-3000:]
     assert {p: p.stat().st_mtime_ns for p in group.glob("*/summary.json")} == stamps
-    with open(tmp_path / "results" / "accuracy.json") as f:
+    with open(tmp_path / "experiments" / "results" / "accuracy.json") as f:
         assert json.load(f)["rows"] == result["rows"]
 
 
@@ -182,19 +181,19 @@ def test_the_key_holds_the_code_train_py_runs_and_nothing_else(tmp_path):
 
 
 def test_tune_runs_each_setting_and_picks_the_best(tmp_path):
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    cmd = [sys.executable, os.path.join(REPO, "grid.py"), "tune", "--quick",
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=REPO)
+    cmd = [sys.executable, "-m", "experiments.grid", "tune", "--quick",
            "--videos-per-class", "5", "--methods", "at", "--jobs", "1"]
     out = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
-    with open(tmp_path / "results" / "tuning.json") as f:
+    with open(tmp_path / "experiments" / "results" / "tuning.json") as f:
         result = json.load(f)
     assert [r["flags"] for r in result["rows"]] == grid.TUNING["at"]
     assert [r["default"] for r in result["rows"]] == [False, True, False, False, False]
     assert result["best"]["at"] in grid.TUNING["at"] and result["set_seed"] == 1
     acc = {tuple(r["flags"]): r["video_acc"] for r in result["rows"]}
     assert acc[tuple(result["best"]["at"])] == max(acc.values())
-    assert (tmp_path / "results" / "runs" / "synthetic_bench_v5_s1" / "p0.2_s0" /
+    assert (tmp_path / "experiments" / "results" / "runs" / "synthetic_bench_v5_s1" / "p0.2_s0" /
             "at_at-weight-1000_at-substages-1-2" / "summary.json").is_file()
     assert "| at | --at-weight 1000 | " in out.stdout
 
@@ -324,13 +323,13 @@ def test_tuned_weights_refuse_the_tuning_set_unless_checking_an_ordering(tmp_pat
 ])
 def test_default_tuning_is_the_regimes_own_file_and_missing_stops_before_work(argv, name, tmp_path,
                                                                                 monkeypatch):
-    """`grid.py accuracy --regime b` reads results/tuning_b.json, and a grid at another number of
+    """`python -m experiments.grid accuracy --regime b` reads experiments/results/tuning_b.json, and a grid at another number of
     epochs than its regime's the tuning made at those epochs; where it is missing the grid stops
     with one error line before it makes any data or trains anything."""
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as e:
         grid.main(["accuracy", *argv, "--videos-per-class", "5"])
-    assert str(e.value).startswith(f"error: --tuning results/{name}.json: no such file")
+    assert str(e.value).startswith(f"error: --tuning experiments/results/{name}.json: no such file")
     assert os.listdir(tmp_path) == []
 
 

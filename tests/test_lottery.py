@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-import lottery
+from experiments import lottery
 
 
 def write_metrics(path, links):
@@ -58,4 +58,4 @@ def test_bad_thread_counts_are_one_error_line(capsys):
             lottery.main(["--threads", bad])
         assert e.value.code == 2
         err = capsys.readouterr().err.strip().splitlines()[-1]
-        assert err.startswith("lottery.py: error: --threads") and bad in err
+        assert err.startswith("python -m experiments.lottery: error: --threads") and bad in err

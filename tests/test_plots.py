@@ -1,5 +1,5 @@
 """plots.py: the paired 95% interval against hand-computed cases, the summary table against the
-per-seed runs of results/*.json, the curve series of a small metrics.jsonl written here, and the
+per-seed runs of experiments/results/*.json, the curve series of a small metrics.jsonl written here, and the
 one-line error without matplotlib. Only the drawing test needs matplotlib (skipped without it)."""
 import json
 import math
@@ -10,11 +10,11 @@ import sys
 import numpy as np
 import pytest
 
-import plots
+from experiments import plots
 from cascade import lr_at, phase_starts
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RESULTS = os.path.join(REPO, "results")
+RESULTS = os.path.join(REPO, "experiments", "results")
 
 
 def test_interval_against_hand_computed_cases():

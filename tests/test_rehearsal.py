@@ -11,15 +11,15 @@ import sys
 import pytest
 
 import data
-import rehearsal
+from experiments import rehearsal
 from cascade import S
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run_rehearsal(tmp_path, *args):
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    out = subprocess.run([sys.executable, os.path.join(REPO, "rehearsal.py"), *args],
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=REPO)
+    out = subprocess.run([sys.executable, "-m", "experiments.rehearsal", *args],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     return out.stdout
@@ -64,7 +64,7 @@ def test_rehearsal_times_every_link_projects_the_default_run_and_reuses_its_tree
         assert [sum(v.label == c for v in test) for c in range(3)] == [2, 2, 2]
 
     # the figures: three links, each with positive times, consistent with each other
-    with open(tmp_path / "results" / "rehearsal.json") as f:
+    with open(tmp_path / "experiments" / "results" / "rehearsal.json") as f:
         result = json.load(f)
     links = result["links"]
     assert [r["role"] for r in links] == ["teacher", "assistant", "student"]
@@ -108,10 +108,10 @@ def test_rehearsal_times_every_link_projects_the_default_run_and_reuses_its_tree
     assert "reusing the rehearsal tree" in out and tree_files(root) == before
     assert "cached already" in out  # the run's probe of the videos, in skd_metadata.json
     # other parameters: refused with one line, nothing touched
-    p = subprocess.run([sys.executable, os.path.join(REPO, "rehearsal.py"), "--root",
+    p = subprocess.run([sys.executable, "-m", "experiments.rehearsal", "--root",
                         "tree", *REHEARSAL_TREE[:-4], "--frames", "20", "--gen-workers", "1",
                         "--generate-only"], cwd=tmp_path, capture_output=True, text=True,
-                       timeout=120, env=dict(os.environ, OMP_NUM_THREADS="1"))
+                       timeout=120, env=dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=REPO))
     assert p.returncode != 0 and p.stderr.startswith("error: ") and p.stderr.count("\n") == 1
     assert "other parameters" in p.stderr and tree_files(root) == before
 

@@ -1,15 +1,15 @@
 """Benchmarks whose figures go into the README. Speed is measured here, never in the tests.
 
-    python benchmark.py data    # clips per core: video.py, its alternatives, the prepared copy,
+    python -m experiments.benchmark data    # clips per core: video.py, its alternatives, the prepared copy,
                                 # the float and the uint8 hand-over
-    python benchmark.py speed   # cost of a training step of each method; efficiency of each model
-    python benchmark.py frames  # the simulated set's own check: one frame must not be enough
-    python benchmark.py throughput --amp  # on a GPU: is training data-bound?
+    python -m experiments.benchmark speed   # cost of a training step of each method; efficiency of each model
+    python -m experiments.benchmark frames  # the simulated set's own check: one frame must not be enough
+    python -m experiments.benchmark throughput --amp  # on a GPU: is training data-bound?
 
 (HMDB51's whole recipe, timed on a generated tree of its size, is rehearsal.py.)
 
 Every figure is a ratio measured in one run on one machine, because absolute times on a shared
-machine are noisy. Results are printed as a Markdown table and written to results/<name>.json.
+machine are noisy. Results are printed as a Markdown table and written to experiments/results/<name>.json.
 The accuracy of every method is grid.py's.
 """
 import argparse
@@ -28,14 +28,16 @@ import clips
 import data
 from cascade import S, Distiller, freeze
 from config import Args
-from grid import cached_run, cpu_name, save_result
 from models import build_model, count_flops, count_params, cpu_latency
 from synthetic import write_video
 from video import clip_indices, decode_size, prepare_tree, read_frames
 
+from experiments import RESULTS
+from experiments.grid import cached_run, cpu_name, save_result
+
 
 # -----------------------------------------------------------------------------
-# python benchmark.py data
+# python -m experiments.benchmark data
 
 def read_whole_video(path, indices):
     """The baseline: decode every frame to RGB, then slice (what torchvision's read_video did)."""
@@ -297,7 +299,7 @@ STAGE_PATHS = {"crop + flip": ("worker", ("float", "uint8")),
 
 
 # -----------------------------------------------------------------------------
-# python benchmark.py speed
+# python -m experiments.benchmark speed
 
 def bench_speed(args):
     """Seconds per training step of the default student, as ratios to a cross-entropy step.
@@ -365,7 +367,7 @@ def bench_speed(args):
 
 
 # -----------------------------------------------------------------------------
-# python benchmark.py throughput
+# python -m experiments.benchmark throughput
 
 def bench_throughput(args):
     """Is training data-bound? Three figures, in clips per second, for the real configuration:
@@ -590,7 +592,7 @@ def profiled(batches, run, warmup, steps, cuda):
 
 
 # -----------------------------------------------------------------------------
-# python benchmark.py frames
+# python -m experiments.benchmark frames
 
 def bench_frames(args):
     """Sec. 9's claim about the simulated set: classes differ only by motion, so a model that sees
@@ -600,7 +602,7 @@ def bench_frames(args):
     arch = p["cascade"].split(",")[0]
     rows = []
     for clip_len in (1, p["clip_len"]):
-        out = os.path.join("results", "runs", f"frames_{clip_len}")  # reused for the same key
+        out = os.path.join(RESULTS, "runs", f"frames_{clip_len}")  # reused for the same key
         m = cached_run(out, ["--method", "ce", "--cascade", arch, "--label-fraction", "1.0",
                              "--clip-len", str(clip_len), "--epochs", str(args.epochs),
                              "--workers", str(args.workers), "--log-every", "120"])["models"][-1]
@@ -614,7 +616,7 @@ def bench_frames(args):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m experiments.benchmark", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="benchmark", required=True)
     d = sub.add_parser("data", help="clips per CPU-second of the loader, and of alternatives")
     d.add_argument("--videos", type=int, default=6, help="UCF101-like videos of each container")
@@ -628,7 +630,7 @@ def main(argv=None):
                     help="summary.json of a run, for the accuracy column (that of `python train.py`)")
     f = sub.add_parser("frames", help="single-frame model against a clip model, same budget")
     f.add_argument("--epochs", type=int, default=10,
-                   help="epochs of each model (results/frames.json: 10, the simulated set's "
+                   help="epochs of each model (experiments/results/frames.json: 10, the simulated set's "
                         "budget when it was made)")
     f.add_argument("--workers", type=int, default=2)
     h = data.DATASETS["hmdb51"]

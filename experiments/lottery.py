@@ -1,9 +1,9 @@
 """How much of a result is the machine's rounding: `python train.py` under perturbations every
 machine can make, and the spread they give.
 
-    python lottery.py                       # 5 seeds x 1 and 2 threads, + ATen's portable kernels
-    python lottery.py --only default        # the default runs only (their teachers' pretraining)
-    python lottery.py --tag mine -- --lr 1e-3   # the same with extra train.py flags
+    python -m experiments.lottery                       # 5 seeds x 1 and 2 threads, + ATen's portable kernels
+    python -m experiments.lottery --only default        # the default runs only (their teachers' pretraining)
+    python -m experiments.lottery --tag mine -- --lr 1e-3   # the same with extra train.py flags
 
 A perturbation is a seed and a thread count (OMP_NUM_THREADS 1 or 2 changes the order of the sums
 inside a convolution, and so its rounding), plus, for seed 0 at the most threads, ATen's kernels
@@ -13,7 +13,7 @@ or AVX2). Every run is a fresh train.py process with those variables set. Two ki
   pretrain  the teacher's pretraining on the twin set (train.pretraining_argv) with seed s;
   default   `python train.py --seed s`, whose teacher is pretrained with seed 0, as a user's is.
 
-Each thread count and kernel has a folder of its own (results/runs/lottery/<tag>/<t1, t2, ...>)
+Each thread count and kernel has a folder of its own (experiments/results/runs/lottery/<tag>/<t1, t2, ...>)
 that is the working directory of its runs: the default runs' pretraining, cached in runs/ under
 a key that holds no thread count, is made once per folder, under that folder's threads and
 kernels, and it is also the pretraining run of seed 0.
@@ -24,7 +24,7 @@ of train.py's `task at chance` for a link (ln K on the labels plus mean(c) ln K 
 pseudo-labels), counted from the link's first epoch with a task loss (1 = that epoch; for SKD's
 links, the start of the last phase). Then each figure's median and range over the seeds x
 threads. A recipe that sits on a plateau shows here as a late escape and a wide range. Results:
-results/lottery_<tag>.json (lottery_<tag>_<kind>.json with --only one kind) and Markdown tables;
+experiments/results/lottery_<tag>.json (lottery_<tag>_<kind>.json with --only one kind) and Markdown tables;
 finished runs are read back, not trained again.
 """
 import argparse
@@ -38,11 +38,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-REPO = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, REPO)
-import train  # noqa: E402  (the repository's, whatever the working directory)
-from config import parse_args  # noqa: E402
-from grid import save_result  # noqa: E402
+import train
+from config import parse_args
+
+from experiments.grid import save_result
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the repository's root
 
 CHANCE_SHARE = 0.9  # a task loss below 0.9 of chance has left chance
 LINKS = ["pretraining", "teacher", "assistant", "student"]
@@ -195,7 +196,7 @@ def table(runs, kind, portable_name):
 
 def main(argv=None):
     p = argparse.ArgumentParser(
-        prog="lottery.py", description="`python train.py` under seeds x thread counts x kernels: "
+        prog="python -m experiments.lottery", description="`python train.py` under seeds x thread counts x kernels: "
         "each link's final accuracy and the epoch its task loss leaves chance, with the median "
         "and range over the perturbations. Extra train.py flags go after --.")
     p.add_argument("--only", choices=("pretrain", "default"), nargs="+",
@@ -219,7 +220,7 @@ def main(argv=None):
         p.error(f"--threads takes thread counts >= 1, comma-separated (e.g. 1,2), got "
                 f"'{args.threads}'")
     args.threads = threads
-    base = os.path.join(REPO, "results", "runs", "lottery", args.tag)
+    base = os.path.join(REPO, "experiments", "results", "runs", "lottery", args.tag)
     jobs = plan(args, base)
     cfg = configs(args.threads, args.portable)
     ready = {c: threading.Event() for c in cfg}

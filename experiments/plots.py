@@ -1,11 +1,11 @@
-"""The report's figures and summary tables from results/*.json, and one run's training curves.
+"""The report's figures and summary tables from experiments/results/*.json, and one run's training curves.
 
-    python plots.py summary    # SKD - best tuned baseline, SKD - each ablation: 95% intervals
-    python plots.py versus --regime c   # SKD - every other student, paired, 95% intervals
-    python plots.py results    # results/{accuracy,paired,efficiency,throughput}.png
-    python plots.py curves runs/synthetic_skd_p0.2_s0   # <run>/curves.png
+    python -m experiments.plots summary    # SKD - best tuned baseline, SKD - each ablation: 95% intervals
+    python -m experiments.plots versus --regime c   # SKD - every other student, paired, 95% intervals
+    python -m experiments.plots results    # experiments/results/{accuracy,paired,efficiency,throughput}.png
+    python -m experiments.plots curves runs/synthetic_skd_p0.2_s0   # <run>/curves.png
 
-results/README.md shows every figure beside its table; curves.png is drawn from a run's
+experiments/results/README.md shows every figure beside its table; curves.png is drawn from a run's
 metrics.jsonl. The rule behind the summary tables: a claim needs a 95% confidence interval over
 seeds that excludes zero, here the paired t-interval of the per-seed differences (same teacher,
 split and clips), mean +- t_{0.975,n-1} * sd / sqrt(n).
@@ -22,6 +22,8 @@ import os
 import sys
 
 import numpy as np
+
+from experiments import RESULTS
 
 MISSING = "matplotlib is not installed: pip install matplotlib"
 
@@ -42,7 +44,7 @@ def interval(values):
 
 
 def load(folder, name):
-    """results/<name>.json as a dict, or None when that benchmark has not been run."""
+    """experiments/results/<name>.json as a dict, or None when that benchmark has not been run."""
     path = os.path.join(folder, f"{name}.json")
     if not os.path.isfile(path):
         return None
@@ -126,7 +128,7 @@ def _ci(r):
 
 def summary_table(folder):
     """The README's results table and the report's ablation table (Markdown), every number
-    from the per-seed runs in results/accuracy*.json."""
+    from the per-seed runs in experiments/results/accuracy*.json."""
     lines = ["| regime | epochs | labels | seeds | SKD | best other | SKD - best, 95% CI | "
              "SKD ahead on |", "|---|---|---|---|---|---|---|---|"]
     lines += [f"| {letter(r['regime'])} | {r['epochs']} | {r['fraction']:.0%} | {r['n']} | "
@@ -349,7 +351,7 @@ def fig_efficiency(plt, result, tuning, path):
                title=f"{f:.0%} labels, n = {ns[-1]} seeds", xlabel="GFLOPs per clip (log scale)")
         ax.set_xticks([0.005, 0.01, 0.02, 0.05], ["0.005", "0.01", "0.02", "0.05"])
         ax.minorticks_off()
-    if tuning:  # SKD's student sizes, --cascade checks of `python grid.py tune`
+    if tuning:  # SKD's student sizes, --cascade checks of `python -m experiments.grid tune`
         ax, student = axes[-1], next(r["arch"] for r in result["rows"] if r["name"] == "skd")
         for r in (r for r in tuning["rows"] if r["method"] == "skd" and
                   (not r["flags"] or r["flags"][0] == "--cascade")):
@@ -578,16 +580,16 @@ def _save(plt, fig, path):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m experiments.plots", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="what", required=True)
     for name, text in (("summary", "print the summary table (no matplotlib needed)"),
-                       ("results", "draw results/*.png from results/*.json")):
-        sub.add_parser(name, help=text).add_argument("folder", nargs="?", default="results")
+                       ("results", "draw experiments/results/*.png from experiments/results/*.json")):
+        sub.add_parser(name, help=text).add_argument("folder", nargs="?", default=RESULTS)
     c = sub.add_parser("curves", help="draw <run>/curves.png from <run>/metrics.jsonl")
     c.add_argument("run", help="a run folder of train.py (its --out)")
     c.add_argument("--out", default=None, help="the PNG to write (default <run>/curves.png)")
     v = sub.add_parser("versus", help="print SKD minus every other student, paired by seed")
-    v.add_argument("folder", nargs="?", default="results")
+    v.add_argument("folder", nargs="?", default=RESULTS)
     v.add_argument("--regime", help="one regime only: a, b, c, or a regime at another budget "
                    "than its own, as its file names it (a_10epochs: accuracy_a_10epochs.json)")
     v.add_argument("--set-seed", type=int, default=0,

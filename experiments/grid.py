@@ -2,16 +2,16 @@
 by the real train.py on the simulated set, over label fractions and seeds, with the baselines
 tuned on a separate tuning set and a cache that reuses a finished run only for the same key.
 
-    python grid.py tune        # each baseline's weight and SKD's own defaults, on a tuning set
-    python grid.py accuracy    # every method (paper and tuned weights) and SKD ablation
-    python grid.py accuracy --quick   # one seed, 20% labels, 2 epochs of 10 steps: a smoke test
+    python -m experiments.grid tune        # each baseline's weight and SKD's own defaults, on a tuning set
+    python -m experiments.grid accuracy    # every method (paper and tuned weights) and SKD ablation
+    python -m experiments.grid accuracy --quick   # one seed, 20% labels, 2 epochs of 10 steps: a smoke test
 
 METHOD.md Sec. 7 (the baselines) and Sec. 8 (clip and video accuracy). Results go to
-results/tuning.json, results/accuracy.json (every run with its key and every model's accuracy;
+experiments/results/tuning.json, experiments/results/accuracy.json (every run with its key and every model's accuracy;
 regimes b and c: tuning_<regime>.json, accuracy_<regime>.json; at other --epochs than the
 regime's: tuning_<regime>_<N>epochs.json, which `accuracy` at N epochs reads, and
 accuracy_<regime>_<N>epochs.json; a grid on the tuning set: set1_accuracy*.json) and the
-Markdown tables printed at the end; runs live in results/runs/ (not kept in git). `accuracy` then
+Markdown tables printed at the end; runs live in experiments/results/runs/ (not kept in git). `accuracy` then
 redraws the report's figures (plots.py).
 """
 import argparse
@@ -29,11 +29,12 @@ import numpy as np
 import torch
 
 import data
-import plots
 import train
-from synthetic import SYNTHETIC_DEFAULTS
 from cascade import METHODS
 from config import key_differences, parse_args, run_key
+from synthetic import SYNTHETIC_DEFAULTS
+
+from experiments import RESULTS, plots
 
 
 def cpu_name():
@@ -45,13 +46,13 @@ def cpu_name():
 
 
 def save_result(name, result):
-    """results/<name>.json, with the machine and library versions that produced it."""
-    os.makedirs("results", exist_ok=True)
+    """experiments/results/<name>.json, with the machine and library versions that produced it."""
+    os.makedirs(RESULTS, exist_ok=True)
     result = dict(result, cpu=cpu_name(), cores=os.cpu_count(), torch=torch.__version__,
                   pyav=av.__version__)
-    with open(os.path.join("results", f"{name}.json"), "w") as f:
+    with open(os.path.join(RESULTS, f"{name}.json"), "w") as f:
         json.dump(result, f, indent=1)
-    print(f"wrote results/{name}.json")
+    print(f"wrote {os.path.join(RESULTS, name)}.json")
 
 
 ABLATIONS = {"joint schedule": ["--joint"], "no correlation (Eq. C)": ["--no-corr"],
@@ -108,8 +109,8 @@ def cached_run(out, flags):
 
 # Every baseline gets the tuning budget SKD's phase shares had: its main weight over a small grid
 # around its paper's value (the second entry of each list), at 20% labels, 2 seeds, on the tuning
-# set (--set-seed 1), never on the reported one. `python grid.py tune` writes the best setting
-# of each to results/tuning.json; `accuracy` adds a "<method> (tuned)" row for each.
+# set (--set-seed 1), never on the reported one. `python -m experiments.grid tune` writes the best setting
+# of each to experiments/results/tuning.json; `accuracy` adds a "<method> (tuned)" row for each.
 TUNING = {
     "kd": [["--lambda-kd", v] for v in ("0.5", "1", "2", "4")],
     "fitnet": [["--fitnet-weight", v] for v in ("10", "100", "1", "1000")],
@@ -124,7 +125,7 @@ TUNING = {
 
 def _jobs(args, fraction, tuned=None, lean=False):
     """(name, kind, train.py flags) of every student run at one label fraction; `tuned` maps a
-    method to its best flags from results/tuning.json (a "(tuned)" row where they differ;
+    method to its best flags from experiments/results/tuning.json (a "(tuned)" row where they differ;
     `lean`: in place of the paper's row)."""
     moved = {m: flags for m, flags in (tuned or {}).items()
              if m in args.methods and flags not in ([], TUNING[m][1])}  # the paper's: same run
@@ -201,7 +202,7 @@ def _group(args, root, pretrained, fraction, seed, threads, jobs):
     Runs in a worker process of its own, with `threads` torch threads and its output in log.txt
     beside the runs (train.py prints progress lines that would interleave)."""
     torch.set_num_threads(threads)
-    folder = os.path.join("results", "runs", os.path.basename(root), f"p{fraction:g}_s{seed}")
+    folder = os.path.join(RESULTS, "runs", os.path.basename(root), f"p{fraction:g}_s{seed}")
     os.makedirs(folder, exist_ok=True)
     teacher_arch, assistant_arch, _ = data.DATASETS["synthetic"]["cascade"].split(",")
     common = _common(root, args) + ["--label-fraction", str(fraction), "--seed", str(seed)]
@@ -257,7 +258,7 @@ def _group_star(job):
 # on the six others (grow, shrink, orbit, bounce, shake, pulse); (b) the roles are swapped. Both
 # train with train.py's defaults for --dataset synthetic (AdamW, 4-frame clips, 28 px) but 30
 # epochs per model, the real recipe's budget: their tuning sets did not order the methods at 30
-# epochs as at 10, the budget they had before (results/README.md, section 17; `--epochs 10` and the
+# epochs as at 10, the budget they had before (experiments/results/README.md, section 17; `--epochs 10` and the
 # *_10epochs.json files keep that grid).
 # (c) the recipe users run on real data: `--dataset hmdb51`'s optimizer, learning rate, weight
 # decay, batch and epochs (SGD with Nesterov momentum, lr 0.01 for 32 clips, 5e-4, 30 epochs per
@@ -374,7 +375,7 @@ def _tuned_weights(args):
     turn a report's tuned rows off."""
     if args.tuning == "none":
         return {}
-    tune = f"python grid.py tune --regime {args.regime} --epochs {args.epochs}"
+    tune = f"python -m experiments.grid tune --regime {args.regime} --epochs {args.epochs}"
     if not os.path.isfile(args.tuning):
         sys.exit(f"error: --tuning {args.tuning}: no such file; write it with `{tune}`, or pass "
                  "--tuning none for the paper's weights only")
@@ -386,7 +387,7 @@ def _tuned_weights(args):
                  "--check-on-tuning-set to compare orderings on the tuning set itself")
     if tuning["regime"] != args.regime:
         sys.exit(f"error: {args.tuning} was tuned on regime {tuning['regime']}, this is "
-                 f"regime {args.regime}: pass --tuning results/{_tuning_name(args)}.json")
+                 f"regime {args.regime}: pass --tuning experiments/results/{_tuning_name(args)}.json")
     tuned_epochs = tuning["args"]["epochs"]
     if tuned_epochs != args.epochs and not (args.check_on_tuning_set or args.quick):
         sys.exit(f"error: {args.tuning} was tuned at {tuned_epochs} epochs, this grid trains "
@@ -395,7 +396,7 @@ def _tuned_weights(args):
 
 
 def _results_name(stem, args):
-    """results/<name>.json of a grid: <stem> for regime a at its own budget, <stem>_<regime> for
+    """experiments/results/<name>.json of a grid: <stem> for regime a at its own budget, <stem>_<regime> for
     the others, and <stem>_<regime>_<N>epochs at another number of epochs than the regime's
     (--quick, a smoke test, excepted), so that no grid replaces another budget's file."""
     other = args.epochs != REGIMES[args.regime]["epochs"] and not args.quick
@@ -418,7 +419,7 @@ def _accuracy_file(args):
 
 
 def bench_accuracy(args):
-    """Every --method (paper weights, and tuned where results/tuning.json chose otherwise), then
+    """Every --method (paper weights, and tuned where experiments/results/tuning.json chose otherwise), then
     SKD with each part removed, with the same budget, data and labels.
 
     Per seed and label fraction, the teacher is fine-tuned once (cross-entropy on D_L) and each
@@ -427,7 +428,7 @@ def bench_accuracy(args):
     --teacher-weights, so the tables compare the distillation into the student alone.
     The (fraction, seed) groups run in --jobs processes of 2 / jobs threads each (small models use
     two single-threaded processes better than one two-threaded one). Each run is the real
-    train.py; its folder is results/runs/<simulated set>/p<fraction>_s<seed>/<name>.
+    train.py; its folder is experiments/results/runs/<simulated set>/p<fraction>_s<seed>/<name>.
     """
     t0 = time.time()
     tuned = _tuned_weights(args)
@@ -469,13 +470,13 @@ def bench_accuracy(args):
     paired = {f"{f:g}": _paired(runs, rows, f) for f in args.fractions}  # per label fraction
     minutes = (time.time() - t0) / 60
     trained = sum(r["seconds"] for r in runs) / 60
-    print(f"\nwall time of this call {minutes:.1f} min (finished runs in results/runs are reused); "
+    print(f"\nwall time of this call {minutes:.1f} min (finished runs in experiments/results/runs are reused); "
           f"the {len(runs)} runs took {trained:.0f} process-minutes in all, {args.jobs} at a time")
     save_result(_accuracy_file(args), dict(rows=rows, runs=runs, paired=paired, tuned=tuned,
                                           args=vars(args), bench=BENCH, minutes=minutes,
                                           run_minutes=trained))
-    try:  # the report's figures, redrawn from results/*.json; matplotlib is optional
-        print("wrote " + ", ".join(plots.draw_results("results")))
+    try:  # the report's figures, redrawn from experiments/results/*.json; matplotlib is optional
+        print("wrote " + ", ".join(plots.draw_results(RESULTS)))
     except plots.NoMatplotlib as e:
         print(f"no figures: {e}")
 
@@ -502,7 +503,7 @@ def _paired(runs, rows, fraction):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m experiments.grid", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="grid", required=True)
     grid = argparse.ArgumentParser(add_help=False)  # shared by `accuracy` and `tune`
     grid.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
@@ -550,8 +551,8 @@ def main(argv=None):
                    help="label fraction of the ablation table and of --headline-seeds")
     a.add_argument("--set-seed", type=int, default=0,
                    help="seed of the simulated set reported (tuning used --set-seed 1)")
-    a.add_argument("--tuning", help="the tuned baseline settings, written by python grid.py "
-                   "tune (default results/tuning.json for regime a, results/tuning_<regime>.json "
+    a.add_argument("--tuning", help="the tuned baseline settings, written by python -m experiments.grid "
+                   "tune (default experiments/results/tuning.json for regime a, experiments/results/tuning_<regime>.json "
                    "for the others); none = the paper's weights only")
     a.add_argument("--check-on-tuning-set", action="store_true",
                    help="allow --tuning on the set it was tuned on: to compare the methods' "
@@ -574,7 +575,7 @@ def main(argv=None):
     if args.epochs is None:
         args.epochs = REGIMES[args.regime]["epochs"]
     if args.grid == "accuracy" and args.tuning is None:
-        args.tuning = f"results/{_tuning_name(args)}.json"
+        args.tuning = f"experiments/results/{_tuning_name(args)}.json"
     if args.teacher_epochs is None:
         args.teacher_epochs = args.epochs
     if args.quick:
