@@ -1,4 +1,5 @@
-"""The staged schedule (METHOD.md Sec. 3), the per-method losses (Sec. 6, 7) and the cascade (Sec. 4).
+"""The methods (one table, METHODS: SKD and the baselines, Sec. 6, 7), the staged schedule
+(METHOD.md Sec. 3) and the cascade (Sec. 4).
 
 One *link* of the cascade distils a student from a frozen teacher. `Distiller` is everything that
 trains in a link: the student, its connectors phi_i (Sec. 2) and the substage balancer (Sec. 2c);
@@ -17,32 +18,155 @@ References: Gao et al., "An Embarrassingly Simple Approach for Knowledge Distill
 (the cascade).
 """
 import math
+from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from losses import (SubstageBalancer, at_loss, ce_loss, cwd_loss, dist_loss, dkd_loss, dkd_warmup,
-                    fitnet_loss, kd_loss, soft_ce_loss, sp_loss, substage_loss)
+from losses import (SubstageBalancer, at_loss, ce_loss, dist_loss, dkd_loss, dkd_warmup,
+                    fdist_loss, fitnet_loss, kd_loss, soft_ce_loss, sp_loss, substage_loss)
 from models import build_connectors
 
 S = 4  # substages per model (models.py: stem + layer1, layer2, layer3, layer4)
-METHODS = ("ce", "kd", "fitnet", "at", "sp", "cwd", "dkd", "dist", "takd", "skd")
-CASCADE_METHODS = ("takd", "skd")  # distil through every model of the cascade; others teacher -> student
-CONNECTED = ("fitnet", "cwd", "skd")  # methods whose losses need connectors phi_i
-
-# The baselines' weights are train.py flags (--fitnet-weight, --at-weight, --at-substages,
-# --sp-weight, --dkd-beta, --dist-weight), defaulting to their papers' values as reproduced by
-# mdistiller (Zhao et al., CVPR 2022); the task loss always has weight 1.
 FITNET_HINT = 2  # FitNets' hint: the middle substage (Romero et al., "hint" layer)
 DKD_WARMUP = 20 / 240  # DKD's linear warm-up: its first 20 of 240 epochs, as a share of the link
+
+
+# -----------------------------------------------------------------------------
+# The methods: one table. Everything the code knows about a method is its entry here: train.py's
+# --method choices and the method's own flags (config.py), its loss in a link (Distiller.forward),
+# the tuning grid and the figures' colours (experiments/). README, "Add your own distillation
+# method", shows how to add one.
+
+@dataclass(frozen=True)
+class Method:
+    name: str                  # --method NAME
+    about: str                 # one line, for --method's help
+    loss: Callable = None      # (distiller, fs, ft, zs, zt, batch, progress) -> {term: scalar}
+                               # added to the task loss in the last phase; None = task loss only
+    terms: tuple = ()          # the terms `loss` returns, logged in metrics.jsonl
+    connectors: bool = False   # its loss reads phi_i(f_s), the connectors of Sec. 2
+    cascade: bool = False      # distils through every model of --cascade, else teacher -> student
+    staged: bool = False       # the staged schedule of Sec. 3: feature-only phases 1..S first
+    weight: str = None         # the flag that scales its loss (train.py's --<weight>)
+    flags: dict = field(default_factory=dict)  # its own flags {field: (default, help)} (config.py)
+    check: Callable = None     # (args) -> an error message for a bad value of its flags, or None
+    tune: tuple = ()           # experiments.grid tune's settings, the paper's value second
+    assistant: str = None      # a cascade method whose assistant is the one `assistant` trains
+    colour: str = "grey"       # its colour in every figure
+
+
+METHODS = {}  # name -> Method, in the order of --method's help and of the tables
+
+
+def add_method(method):
+    """Register a method in METHODS (a new name, or a new entry for an existing one)."""
+    METHODS[method.name] = method
+    return method
+
+
+def _kd(d, fs, ft, zs, zt, batch, progress):  # Hinton et al.: 'batchmean' KL * tau^2 (Sec. 6)
+    return {"kd": d.cfg.lambda_kd * kd_loss(zs, zt, d.cfg.tau)}
+
+
+def _dkd(d, fs, ft, zs, zt, batch, progress):  # warm-up: linear over the first 20/240 of the link
+    # the target class: the given label, or the teacher's prediction for unlabelled videos
+    labels = batch["labels"]
+    target = torch.where(labels >= 0, labels, zt.argmax(1))  # (B,)
+    return {"dkd": dkd_warmup(progress, DKD_WARMUP) * dkd_loss(zs, zt, target,
+                                                              beta=d.cfg.dkd_beta)}
+
+
+def _dist(d, fs, ft, zs, zt, batch, progress):  # DIST: beta = gamma = --dist-weight
+    return {"dist": dist_loss(zs, zt, beta=d.cfg.dist_weight, gamma=d.cfg.dist_weight)}
+
+
+def _fitnet(d, fs, ft, zs, zt, batch, progress):  # the hint substage, through its connector
+    i = FITNET_HINT - 1
+    return {"fitnet": d.cfg.fitnet_weight * fitnet_loss(d.connectors[i](fs[i]), ft[i])}
+
+
+def _at(d, fs, ft, zs, zt, batch, progress):  # attention maps of --at-substages, summed
+    which = [int(i) - 1 for i in d.cfg.at_substages.split(",")]  # 0-based substages
+    return {"at": d.cfg.at_weight * sum(at_loss(fs[i], ft[i]) for i in which)}
+
+
+def _at_check(a):
+    substages = a.at_substages.split(",")
+    if any(i not in [str(k) for k in range(1, S + 1)] for i in substages):
+        return f"--at-substages takes substages 1..{S}, comma-separated, got '{a.at_substages}'"
+    return None
+
+
+def _sp(d, fs, ft, zs, zt, batch, progress):  # Tung and Mori's SP on the last substage
+    return {"sp": d.cfg.sp_weight * sp_loss(fs[-1], ft[-1])}
+
+
+def _cwd(d, fs, ft, zs, zt, batch, progress):  # Eq. D alone, all substages jointly, plain sum
+    return {"cwd": d.cfg.lambda_feat * sum(fdist_loss(phi(a), b, d.cfg.tau_f)
+                                           for phi, a, b in zip(d.connectors, fs, ft))}
+
+
+def _skd(d, fs, ft, zs, zt, batch, progress):
+    """Sec. 6, SKD's last phase: lambda_kd * KD + lambda_feat * sum_i Lhat_sub,i
+    [+ lambda_hyb * L_hyb]; the raw L_sub,i are logged as sub1..sub4."""
+    terms = _kd(d, fs, ft, zs, zt, batch, progress)
+    terms["feat"] = d.cfg.lambda_feat * d.balancer(d.substage_losses(fs, ft, terms))
+    if d.cfg.hybrid:
+        terms["hyb"] = d.cfg.lambda_hyb * d.hybrid_loss(fs, zt)
+    return terms
+
+
+# The baselines' flags default to their papers' values as reproduced by mdistiller (Zhao et al.,
+# CVPR 2022); `tune` is a small grid around that value (second), searched on a tuning set.
+for _m in [
+    Method("ce", "the task loss alone (given labels and the teacher's pseudo-labels)",
+           colour="C0"),
+    Method("kd", "Hinton et al.'s KD on the logits (Sec. 6)", _kd, ("kd",), weight="lambda_kd",
+           tune=tuple(("--lambda-kd", v) for v in ("0.5", "1", "2", "4")), colour="C1"),
+    Method("fitnet", "FitNets' hint: MSE on substage 2 through a connector (Romero et al.)",
+           _fitnet, ("fitnet",), connectors=True, weight="fitnet_weight",
+           flags={"fitnet_weight": (100.0, "FitNets: MSE weight on the hint, substage 2")},
+           tune=tuple(("--fitnet-weight", v) for v in ("10", "100", "1", "1000")), colour="C2"),
+    Method("at", "attention transfer on the substages' attention maps (Zagoruyko and Komodakis)",
+           _at, ("at",), weight="at_weight",
+           flags={"at_weight": (1000.0, "AT: weight of the attention-map loss (beta = 1000)"),
+                  "at_substages": ("1,2,3,4", "AT: the substages whose attention maps are "
+                                   "matched, summed")},
+           check=_at_check, colour="C9",
+           tune=tuple(("--at-weight", v) for v in ("100", "1000", "10", "1"))
+           + (("--at-weight", "1000", "--at-substages", "1,2"),)),
+    Method("sp", "similarity-preserving KD on substage 4 (Tung and Mori)", _sp, ("sp",),
+           weight="sp_weight", flags={"sp_weight": (3000.0, "SP: weight on substage 4 "
+                                                    "(gamma = 3000)")},
+           tune=tuple(("--sp-weight", v) for v in ("300", "3000", "30", "3")), colour="C4"),
+    Method("cwd", "Eq. D alone: channel-wise distribution loss on every substage (Shu et al.)",
+           _cwd, ("cwd",), connectors=True, weight="lambda_feat",
+           tune=tuple(("--lambda-feat", v) for v in ("0.3", "1", "3", "0.1")), colour="C5"),
+    Method("dkd", "decoupled KD (Zhao et al.)", _dkd, ("dkd",), weight="dkd_beta",
+           flags={"dkd_beta": (8.0, "DKD: weight of the non-target part, NCKD (alpha = 1)")},
+           tune=tuple(("--dkd-beta", v) for v in ("4", "8", "2", "1")), colour="C6"),
+    Method("dist", "DIST: inter- and intra-class correlations of the logits (Huang et al.)",
+           _dist, ("dist",), weight="dist_weight",
+           flags={"dist_weight": (1.0, "DIST: beta = gamma, the inter- and intra-class "
+                                  "weights")},
+           tune=tuple(("--dist-weight", v) for v in ("0.5", "1", "2", "4")), colour="C7"),
+    Method("takd", "KD through every model of the cascade (Mirzadeh et al.)", _kd, ("kd",),
+           cascade=True, weight="lambda_kd", assistant="kd", colour="C8"),
+    Method("skd", "staged KD, METHOD.md: substage losses, staged phases, cascade", _skd,
+           ("kd", "feat", "hyb"), connectors=True, cascade=True, staged=True,
+           weight="lambda_feat", colour="C3"),
+]:
+    add_method(_m)
 
 
 def cascade_models(method, archs, no_cascade=False):
     """Which architectures a method trains: all of the cascade for takd/skd (unless --no-cascade),
     otherwise the first (teacher) and the last (student). A one-model list (ce only) is the
     student alone."""
-    if method in CASCADE_METHODS and not no_cascade:
+    if METHODS[method].cascade and not no_cascade:
         return list(archs)
     return [archs[0], archs[-1]] if len(archs) > 1 else list(archs)
 
@@ -113,12 +237,12 @@ class Distiller(nn.Module):
     def __init__(self, student, teacher, method, cfg, clip_len, crop):
         super().__init__()
         assert method in METHODS, method
-        self.student, self.method, self.cfg = student, method, cfg
+        self.student, self.method, self.cfg = student, METHODS[method], cfg
         self._teacher = [teacher]  # a list hides it from nn.Module registration
         self.connectors = (build_connectors(student, teacher, clip_len, crop, crop)
-                           if teacher is not None and method in CONNECTED else None)
+                           if teacher is not None and self.method.connectors else None)
         self.balancer = SubstageBalancer(S, balanced=not cfg.plain_sum)
-        self.staged = method == "skd" and teacher is not None and not cfg.joint
+        self.staged = self.method.staged and teacher is not None and not cfg.joint
         # teacher grids [(C_i, T_i, H_i, W_i)], for the hybrid paths' pooling
         self.teacher_grids = teacher.feature_shapes(clip_len, crop, crop) if teacher else None
 
@@ -133,7 +257,7 @@ class Distiller(nn.Module):
         pl_targets, pl_weights, pl_keep (Sec. 5 step 6). phase: 1..S + 1. progress: share of the
         link's steps done, this one included, in (0, 1] (DKD's warm-up ramps per step on it).
         """
-        cfg, teacher = self.cfg, self.teacher
+        teacher = self.teacher
         upto = phase if self.staged and phase <= S else S  # substages that have to run
         heads = not self.staged or phase > S  # no loss reads the logits before the last phase
 
@@ -142,21 +266,17 @@ class Distiller(nn.Module):
             ft = teacher.forward_substages(x, upto) if teacher is not None else []  # [(B, C_i^t, ...)]
             zt = teacher.head(ft[-1]) if teacher is not None and heads else None  # (B, K)
 
-        # -- student: the prefix s_1..s_upto; with --freeze-earlier, substages before the phase's
-        #    newest one run without gradients in phases 1..S
+        # -- student: the prefix s_1..s_upto
         fs, f = [], x
         for i in range(1, upto + 1):
-            frozen = cfg.freeze_earlier and self.staged and i < phase <= S
-            with torch.set_grad_enabled(torch.is_grad_enabled() and not frozen):
-                f = self.student.substage(i, f)  # (B, C_i^s, T_i, H_i, W_i)
+            f = self.student.substage(i, f)  # (B, C_i^s, T_i, H_i, W_i)
             fs.append(f)
         zs = self.student.head(f) if heads else None  # (B, K)
 
         terms = {}
         if self.staged and phase <= S:
             # Sec. 3, phase k: lambda_feat * sum_{i<=k} Lhat_sub,i (Sec. 2c)
-            terms["feat"] = cfg.lambda_feat * self.balancer(
-                self._substage_losses(fs, ft, terms, phase))
+            terms["feat"] = self.cfg.lambda_feat * self.balancer(self.substage_losses(fs, ft, terms))
             terms["loss"] = terms["feat"]
             return terms
 
@@ -164,56 +284,23 @@ class Distiller(nn.Module):
         labels = batch["labels"]
         terms["task"] = ce_loss(zs, labels.clamp(min=0), labels >= 0) + soft_ce_loss(
             zs, batch["pl_targets"], batch["pl_weights"], batch["pl_keep"])
-        m = self.method if teacher is not None else "ce"
-        if m in ("kd", "takd", "skd"):
-            weight = cfg.lambda_kd * ((1 - progress) if cfg.kd_anneal else 1)  # progress in (0, 1]
-            if m == "skd" and cfg.logit_loss == "dist":  # a variant: DIST's correlations
-                terms["kd"] = weight * dist_loss(zs, zt)
-            else:
-                terms["kd"] = weight * kd_loss(zs, zt, cfg.tau)  # Hinton, 'batchmean' * tau^2
-        elif m == "dkd":  # warm-up: linear over the first 20/240 of the link, step by step
-            # the target class: the given label, or the teacher's prediction for unlabelled videos
-            target = torch.where(labels >= 0, labels, zt.argmax(1))  # (B,)
-            terms["dkd"] = dkd_warmup(progress, DKD_WARMUP) * dkd_loss(zs, zt, target,
-                                                                       beta=cfg.dkd_beta)
-        elif m == "dist":
-            terms["dist"] = dist_loss(zs, zt, beta=cfg.dist_weight, gamma=cfg.dist_weight)
-        elif m == "fitnet":
-            i = FITNET_HINT - 1
-            terms["fitnet"] = cfg.fitnet_weight * fitnet_loss(self.connectors[i](fs[i]), ft[i])
-        elif m == "at":
-            which = [int(i) - 1 for i in cfg.at_substages.split(",")]  # 0-based substages
-            terms["at"] = cfg.at_weight * sum(at_loss(fs[i], ft[i]) for i in which)
-        elif m == "sp":
-            terms["sp"] = cfg.sp_weight * sp_loss(fs[-1], ft[-1])  # Tung and Mori's SP
-        elif m == "cwd":  # Eq. D alone, all substages jointly, plain sum
-            terms["cwd"] = cfg.lambda_feat * sum(cwd_loss(phi(a), b, cfg.tau_f)
-                                                 for phi, a, b in zip(self.connectors, fs, ft))
-        if m == "skd":  # Sec. 6: + lambda_feat * sum_i Lhat_sub,i [+ lambda_hyb * L_hyb]
-            weight = cfg.lambda_feat * ((1 - progress) if cfg.feat_anneal else 1)
-            terms["feat"] = weight * self.balancer(
-                self._substage_losses(fs, ft, terms, phase))
-            if cfg.hybrid:
-                terms["hyb"] = cfg.lambda_hyb * self._hybrid_loss(fs, zt)
+        if teacher is not None and self.method.loss is not None:  # the method's own terms
+            terms.update(self.method.loss(self, fs, ft, zs, zt, batch, progress))
         terms["loss"] = sum(v for k, v in terms.items() if not k.startswith("sub"))
         return terms
 
-    def _substage_losses(self, fs, ft, terms, phase):
-        """[L_sub,i for each active substage] (Sec. 2c); the raw values are logged as sub1..sub4.
-        With --freeze-earlier, a frozen substage's connector is frozen too (no gradient)."""
+    def substage_losses(self, fs, ft, terms):
+        """[L_sub,i for each active substage] (Sec. 2c); the raw values are logged as sub1..sub4."""
         cfg, losses = self.cfg, []
         for i, (a, b) in enumerate(zip(fs, ft)):
-            frozen = cfg.freeze_earlier and self.staged and i + 1 < phase <= S
-            with torch.set_grad_enabled(torch.is_grad_enabled() and not frozen):
-                phi_a = self.connectors[i](a) if not cfg.no_dist else None  # (B, C_i^t, T_i, H_i, W_i)
-                sub = substage_loss(a, phi_a, b, cfg.gamma, use_dist=not cfg.no_dist,
-                                    use_corr=not cfg.no_corr, tau_f=cfg.tau_f,
-                                    kind=cfg.substage_loss)["total"]
+            phi_a = self.connectors[i](a) if not cfg.no_fdist else None  # (B, C_i^t, T_i, H_i, W_i)
+            sub = substage_loss(a, phi_a, b, cfg.gamma, use_fdist=not cfg.no_fdist,
+                                use_corr=not cfg.no_corr, tau_f=cfg.tau_f)["total"]
             terms[f"sub{i + 1}"] = sub.detach()
             losses.append(sub)
         return losses
 
-    def _hybrid_loss(self, fs, zt):
+    def hybrid_loss(self, fs, zt):
         """Sec. 3 hybrid path: student s_1..s_k -> phi_k -> teacher s_{k+1}..s_S + head, for one
         random k < S per step; KD of its logits against the teacher's. Gradients pass through the
         frozen teacher into phi_k and the student."""

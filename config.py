@@ -2,8 +2,9 @@
 data set's defaults filled in and every check that can fail before any work (`parse_args`), and
 the key of a run: everything that made its numbers (`run_key`), by which finished runs are reused.
 
-One flat dataclass, parsed with the standard library (STYLE.md 7); the per-data-set defaults live
-in data.DATASETS. METHOD.md's sections are named at the flags that set them.
+One flat dataclass, parsed with the standard library; the per-data-set defaults live in
+data.DATASETS, and each method's own flags (e.g. --fitnet-weight) in its entry of
+cascade.METHODS. METHOD.md's sections are named at the flags that set them.
 """
 import argparse
 import ast
@@ -17,10 +18,7 @@ import torch
 
 import data
 from cascade import METHODS, S
-from losses import SUBSTAGE_LOSSES
 from models import parse_arch
-
-LOGIT_LOSSES = ("kd", "dist")  # SKD's logit term in the last phase (--logit-loss)
 
 
 def arg(default, help):
@@ -45,7 +43,7 @@ class Args:
     label_noise: float = arg(0.0, "r: fraction of the kept labels replaced by another class")
     split: str = arg(None, "reuse a split.json written by an earlier run")
     # -- method
-    method: str = arg("skd", "ce, kd, fitnet, at, sp, cwd, dkd, dist, takd or skd")
+    method: str = arg("skd", "the method (cascade.METHODS)")
     cascade: str = arg(None, "architectures, teacher first, student last, comma-separated")
     teacher_weights: str = arg(None, "weights of the first model(s) of the cascade, comma-separated "
                                "(torchvision K400 files or model<j>_*.pt of an earlier run)")
@@ -59,30 +57,9 @@ class Args:
     tau: float = arg(4.0, "logit temperature of KD (Sec. 6)")
     tau_f: float = arg(4.0, "feature temperature of Eq. D")
     gamma: float = arg(1.0, "weight of Eq. C inside L_sub (Sec. 2c)")
-    lambda_kd: float = arg(1.0, "weight of the KD term (Sec. 6)")
-    kd_anneal: bool = arg(False, "the KD term's weight falls linearly from --lambda-kd to 0 over "
-                          "the link's steps: the student leans on the teacher early and on the "
-                          "labels late (a smooth form of Cho and Hariharan's early-stopped KD)")
-    logit_loss: str = arg("kd", "SKD's logit term in the last phase, weighted by --lambda-kd: kd = "
-                          "Hinton's KL at --tau (Sec. 6), dist = DIST's inter- and intra-class "
-                          "correlations (Huang et al.; a variant, METHOD.md Sec. 10)")
-    lambda_feat: float = arg(1.0, "weight of the balanced substage losses (Sec. 6)")
-    feat_anneal: bool = arg(False, "SKD's last phase: the substage losses' weight falls linearly "
-                            "from --lambda-feat to 0 over the link's steps, so the student "
-                            "imitates the teacher's features early and is free of them late (a "
-                            "variant, METHOD.md Sec. 10)")
+    lambda_kd: float = arg(1.0, "weight of the KD term (Sec. 6; kd and takd too)")
+    lambda_feat: float = arg(1.0, "weight of the balanced substage losses (Sec. 6; cwd's Eq. D too)")
     lambda_hyb: float = arg(1.0, "weight of the hybrid-path KD term (Sec. 3)")
-    # -- the baselines' weights (Sec. 7): their papers' defaults as mdistiller reproduces them;
-    #    experiments/grid.py tune searches each on a tuning set. kd and takd use --lambda-kd, cwd
-    #    --lambda-feat.
-    fitnet_weight: float = arg(100.0, "FitNets: MSE weight on the hint, substage 2 (Romero et al.)")
-    at_weight: float = arg(1000.0, "AT: weight of the attention-map loss (Zagoruyko and Komodakis, "
-                           "beta = 1000)")
-    at_substages: str = arg("1,2,3,4", "AT: the substages whose attention maps are matched, summed")
-    sp_weight: float = arg(3000.0, "SP: weight on substage 4 (Tung and Mori, gamma = 3000)")
-    dkd_beta: float = arg(8.0, "DKD: weight of the non-target part, NCKD (Zhao et al.; alpha = 1)")
-    dist_weight: float = arg(1.0, "DIST: beta = gamma, the inter- and intra-class weights (Huang "
-                             "et al.)")
     phase_epochs: float = arg(1.0, "epochs of each of the S feature-only phases of a staged link, "
                               "at most 10% of the link each; the last phase gets the rest (Sec. 3)")
     phase_shares: str = arg(None, "fixed relative lengths of the S + 1 phases instead, e.g. the "
@@ -90,11 +67,8 @@ class Args:
                             "budget)")
     # -- ablations of SKD (Sec. 3-5); each switches one part off (or on)
     joint: bool = arg(False, "one phase with every loss from the first step (no staged schedule)")
-    freeze_earlier: bool = arg(False, "phases 1..S train only the newest substage")
     no_corr: bool = arg(False, "drop the correlation loss, Eq. C")
-    no_dist: bool = arg(False, "drop the feature-distribution loss, Eq. D")
-    substage_loss: str = arg("cwd", "the loss of a substage that compares connected maps: cwd = "
-                             "Eq. D, mse = FitNets' regression hint (a variant, METHOD.md Sec. 10)")
+    no_fdist: bool = arg(False, "drop the feature-distribution loss L_fdist, Eq. D")
     plain_sum: bool = arg(False, "sum the substage losses without the running-mean balancing")
     no_cascade: bool = arg(False, "distil the student straight from the teacher")
     no_pseudo: bool = arg(False, "no pseudo-labels for the unlabelled videos (Sec. 5)")
@@ -127,6 +101,14 @@ class Args:
     log_every: float = arg(10.0, "seconds between progress lines")
     eval_every: int = arg(1, "evaluate every n epochs (and always after the last)")
 
+    def __getattr__(self, name):
+        """A method's own flag (cascade.METHODS[m].flags) that parse_args did not set: its
+        default, so that Args() holds every setting a loss reads."""
+        for m in METHODS.values():
+            if name in m.flags:
+                return m.flags[name][0]
+        raise AttributeError(f"'Args' object has no attribute '{name}'")
+
     def weight_files(self):
         """The --teacher-weights files, in cascade order ([] when none)."""
         return [w for w in (self.teacher_weights or "").split(",") if w]
@@ -136,15 +118,33 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Train and evaluate one run: the SKD cascade of "
                                 "METHOD.md (teacher -> assistant -> student) or a baseline "
                                 "(--method), on the simulated set, HMDB51 or UCF101.")
+    methods = "; ".join(f"{m.name}: {m.about}" for m in METHODS.values())
     for f in fields(Args):
         name = "--" + f.name.replace("_", "-")
-        help = f.metadata["help"].replace("%", "%%")  # argparse formats help with %
+        help = f.metadata["help"] + (f": {methods}" if f.name == "method" else "")
+        help = help.replace("%", "%%")  # argparse formats help with %
         if f.type is bool:
             p.add_argument(name, action="store_true", help=help)
         else:
             p.add_argument(name, type=f.type, default=f.default, help=help)
-    a = Args(**vars(p.parse_args(argv)))
+    for name, (default, help) in method_flags().items():  # each method's own, from its table
+        p.add_argument("--" + name.replace("_", "-"), type=type(default), default=default,
+                       help=help.replace("%", "%%"))
+    given = vars(p.parse_args(argv))
+    a = Args(**{f.name: given.pop(f.name) for f in fields(Args)})
+    for name, value in given.items():
+        setattr(a, name, value)
     return fill_defaults(a)
+
+
+def method_flags():
+    """{field: (default, help)} of every method's own flags, in the table's order."""
+    return {name: spec for m in METHODS.values() for name, spec in m.flags.items()}
+
+
+def settings(a):
+    """Every setting of run `a` as a dict: Args' fields, then the methods' own flags."""
+    return {**asdict(a), **{name: getattr(a, name) for name in method_flags()}}
 
 
 def fill_defaults(a):
@@ -189,8 +189,8 @@ def fill_defaults(a):
     for name in ("lr", "tau", "tau_f", "pl_temperature", "pl_rho", "pretrain_lr"):
         if getattr(a, name) is not None and not getattr(a, name) > 0:
             fail(f"--{name.replace('_', '-')} must be > 0, got {getattr(a, name)}")
-    for name in ("weight_decay", "gamma", "lambda_kd", "lambda_feat", "lambda_hyb",
-                 "fitnet_weight", "at_weight", "sp_weight", "dkd_beta", "dist_weight"):
+    weights = [n for n, (default, _) in method_flags().items() if isinstance(default, float)]
+    for name in ["weight_decay", "gamma", "lambda_kd", "lambda_feat", "lambda_hyb"] + weights:
         if not getattr(a, name) >= 0:
             fail(f"--{name.replace('_', '-')} must be >= 0, got {getattr(a, name)}")
     if not 0 <= a.pl_threshold <= 1:
@@ -225,20 +225,12 @@ def fill_defaults(a):
             or sum(float(s) for s in shares) <= 0):
         fail(f"--phase-shares needs {S + 1} non-negative numbers, at least one > 0, "
              f"got '{a.phase_shares}'")
-    at_substages = a.at_substages.split(",")
-    if not at_substages or any(i not in [str(k) for k in range(1, S + 1)] for i in at_substages):
-        fail(f"--at-substages takes substages 1..{S}, comma-separated, got '{a.at_substages}'")
-    if a.substage_loss not in SUBSTAGE_LOSSES:
-        fail(f"--substage-loss takes {' or '.join(SUBSTAGE_LOSSES)}, got '{a.substage_loss}'")
-    if a.logit_loss not in LOGIT_LOSSES:
-        fail(f"--logit-loss takes {' or '.join(LOGIT_LOSSES)}, got '{a.logit_loss}'")
-    if a.logit_loss != "kd" and a.method != "skd":
-        fail(f"--logit-loss changes SKD's last phase; for --method {a.method} drop it (DIST "
-             "alone is --method dist)")
-    if a.feat_anneal and a.method != "skd":
-        fail(f"--feat-anneal changes SKD's last phase; --method {a.method} has none: drop it")
-    if a.method == "skd" and a.no_corr and a.no_dist:
-        fail("--no-corr with --no-dist leaves SKD no substage loss; use --method kd instead")
+    for m in METHODS.values():  # each method checks its own flags
+        message = m.check(a) if m.check else None
+        if message:
+            fail(message)
+    if a.method == "skd" and a.no_corr and a.no_fdist:
+        fail("--no-corr with --no-fdist leaves SKD no substage loss; use --method kd instead")
     for path in a.weight_files():
         if not os.path.isfile(path):
             fail(f"--teacher-weights: no such file {path}")
@@ -318,7 +310,7 @@ def run_key(a):
         data_key = hashlib.sha256("\n".join(
             f"{os.path.relpath(os.path.join(d, n), a.data_root)} {os.path.getsize(os.path.join(d, n))}"
             for d, _, names in sorted(os.walk(a.data_root)) for n in sorted(names)).encode()).hexdigest()
-    key = dict(config={k: v for k, v in asdict(a).items() if k not in NOT_RESULTS},
+    key = dict(config={k: v for k, v in settings(a).items() if k not in NOT_RESULTS},
                weights=[file_hash(w) for w in a.weight_files()],
                data=data_key,
                code={f: code_hash(os.path.join(REPO, f)) for f in training_modules()})

@@ -4,7 +4,7 @@ Task (Sec. 6):      ce_loss, soft_ce_loss (confidence-weighted pseudo-labels, Se
 Logits (Sec. 6, 7): kd_loss (Hinton et al., 2015), dkd_loss + dkd_warmup (Zhao et al., "Decoupled
                     Knowledge Distillation", CVPR 2022), dist_loss (Huang et al., "Knowledge
                     Distillation from A Stronger Teacher", NeurIPS 2022).
-Features (Sec. 2):  cwd_loss (Eq. D; Shu et al., ICCV 2021), sample_corr_loss + temporal_corr_loss
+Features (Sec. 2):  fdist_loss (Eq. D, L_fdist; Shu et al.'s channel-wise distillation, ICCV 2021), sample_corr_loss + temporal_corr_loss
                     = corr_loss (Eq. C; after Tung and Mori, ICCV 2019, plus our temporal part),
                     substage_loss (Sec. 2c, L_sub,i).
 Feature baselines (Sec. 7): fitnet_loss (Romero et al., ICLR 2015), at_loss (Zagoruyko and
@@ -238,9 +238,10 @@ def corr_loss(fs, ft):
 
 
 # P_c = softmax_n(f_c / tau_f) over the N = T*H*W positions of channel c
-# L_dist = tau_f^2 * (1/(B C)) sum_{b,c} KL( P^t_c || P^s_c )                                  (Eq. D)
-def cwd_loss(fs_connected, ft, tau_f=4.0):
-    """Eq. D (Shu et al. ICCV 2021, channel-wise distillation). fs_connected = phi(f_s), ft: (B, C, ...).
+# L_fdist = tau_f^2 * (1/(B C)) sum_{b,c} KL( P^t_c || P^s_c )                                 (Eq. D)
+def fdist_loss(fs_connected, ft, tau_f=4.0):
+    """Eq. D, the feature-distribution loss (Shu et al. ICCV 2021, channel-wise distillation; the
+    `cwd` baseline is this loss alone). fs_connected = phi(f_s), ft: (B, C, ...).
 
     Adding a constant to a channel leaves its softmax, hence the loss, unchanged.
     """
@@ -254,33 +255,20 @@ def cwd_loss(fs_connected, ft, tau_f=4.0):
     return tau_f**2 * F.kl_div(log_p_s, log_p_t, reduction="batchmean", log_target=True)
 
 
-# the loss of a substage between connected maps: Eq. D (the default), or FitNets' hint (a variant)
-SUBSTAGE_LOSSES = ("cwd", "mse")
-
-
-# L_sub,i = L_dist,i + gamma * L_corr,i                                                     (Sec. 2c)
-def substage_loss(fs, fs_connected, ft, gamma=1.0, use_dist=True, use_corr=True, tau_f=4.0,
-                  kind="cwd"):
-    """Sec. 2c, the loss of one substage. Returns {'dist', 'corr', 'total'} (scalars).
+# L_sub,i = L_fdist,i + gamma * L_corr,i                                                    (Sec. 2c)
+def substage_loss(fs, fs_connected, ft, gamma=1.0, use_fdist=True, use_corr=True, tau_f=4.0):
+    """Sec. 2c, the loss of one substage. Returns {'fdist', 'corr', 'total'} (scalars).
 
     fs (B, Cs, ...) raw student map, for Eq. C (dimension-free); fs_connected = phi(fs) (B, Ct, ...),
-    for Eq. D (may be None when use_dist is False); ft (B, Ct, ...). kind 'mse' puts FitNets' hint
-    where Eq. D stands (a variant, METHOD.md Sec. 10). A switched-off term is reported as a zero
-    tensor without graph so that logging code can treat every key alike.
+    for Eq. D (may be None when use_fdist is False); ft (B, Ct, ...). A switched-off term is
+    reported as a zero tensor without graph so that logging code can treat every key alike.
     """
-    if not (use_dist or use_corr):
-        raise ValueError("substage_loss: use_dist and use_corr are both off; nothing to distil")
-    if kind not in SUBSTAGE_LOSSES:
-        raise ValueError(f"substage_loss: kind is one of {SUBSTAGE_LOSSES}, got '{kind}'")
+    if not (use_fdist or use_corr):
+        raise ValueError("substage_loss: use_fdist and use_corr are both off; nothing to distil")
     zero = fs.new_zeros(())
-    if not use_dist:
-        dist = zero
-    elif kind == "cwd":
-        dist = cwd_loss(fs_connected, ft, tau_f)  # Eq. D
-    else:
-        dist = fitnet_loss(fs_connected, ft)
+    fdist = fdist_loss(fs_connected, ft, tau_f) if use_fdist else zero  # Eq. D
     corr = corr_loss(fs, ft) if use_corr else zero  # Eq. C
-    return {"dist": dist, "corr": corr, "total": dist + gamma * corr}
+    return {"fdist": fdist, "corr": corr, "total": fdist + gamma * corr}
 
 
 # ------------------------------------------------------------------------- balancing (Sec. 2c)

@@ -56,7 +56,7 @@ def save_result(name, result):
 
 
 ABLATIONS = {"joint schedule": ["--joint"], "no correlation (Eq. C)": ["--no-corr"],
-             "no distribution loss (Eq. D)": ["--no-dist"], "no cascade": ["--no-cascade"],
+             "no distribution loss (Eq. D)": ["--no-fdist"], "no cascade": ["--no-cascade"],
              "no pseudo-labels": ["--no-pseudo"], "hybrid paths on": ["--hybrid"]}
 
 # The simulated set of regimes a and b: models trained from scratch need several hundred steps
@@ -111,16 +111,7 @@ def cached_run(out, flags):
 # around its paper's value (the second entry of each list), at 20% labels, 2 seeds, on the tuning
 # set (--set-seed 1), never on the reported one. `python -m experiments.grid tune` writes the best setting
 # of each to experiments/results/tuning.json; `accuracy` adds a "<method> (tuned)" row for each.
-TUNING = {
-    "kd": [["--lambda-kd", v] for v in ("0.5", "1", "2", "4")],
-    "fitnet": [["--fitnet-weight", v] for v in ("10", "100", "1", "1000")],
-    "at": [["--at-weight", v] for v in ("100", "1000", "10", "1")] + [
-        ["--at-weight", "1000", "--at-substages", "1,2"]],
-    "sp": [["--sp-weight", v] for v in ("300", "3000", "30", "3")],
-    "cwd": [["--lambda-feat", v] for v in ("0.3", "1", "3", "0.1")],
-    "dkd": [["--dkd-beta", v] for v in ("4", "8", "2", "1")],
-    "dist": [["--dist-weight", v] for v in ("0.5", "1", "2", "4")],
-}
+TUNING = {m.name: [list(flags) for flags in m.tune] for m in METHODS.values() if m.tune}
 
 
 def _jobs(args, fraction, tuned=None, lean=False):
@@ -222,18 +213,23 @@ def _group(args, root, pretrained, fraction, seed, threads, jobs):
         record("teacher (ce)", "cascade", cached_run(os.path.dirname(teacher), common + [
             "--method", "ce", "--cascade", teacher_arch, "--teacher-weights", pretrained,
             "--teacher-epochs", str(args.teacher_epochs), "--eval-every", "1000"]))  # eval once
-        assistants = {}  # method -> its assistant, distilled from the teacher with that method
-        for method, name, user in (("kd", "assistant", "takd"), ("skd", "assistant_skd", "skd")):
-            if not any(flags[1] == user for _, _, flags in jobs):  # trained only when used
+        # a cascade method's assistant, distilled from the teacher with the method (or with the
+        # one whose assistant it shares: TAKD's is KD's), trained once and only when used
+        assistants = {}  # method -> its assistant's weights
+        used = {flags[1] for _, _, flags in jobs}
+        for user in (m for m in METHODS if m in used and METHODS[m].cascade):  # table order
+            method = METHODS[user].assistant or user
+            if method in assistants:
                 continue
-            assistants[method] = os.path.join(folder, name, f"model1_{assistant_arch}.pt")
+            assistants[method] = os.path.join(folder, f"assistant_{method}",
+                                              f"model1_{assistant_arch}.pt")
             record(f"assistant ({method})", "cascade", cached_run(os.path.dirname(
                 assistants[method]), common + short + ["--method", method, "--cascade",
                                                        f"{teacher_arch},{assistant_arch}",
                                                        "--teacher-weights", teacher]))
         for name, kind, flags in jobs:
             out = os.path.join(folder, _slug(name))
-            through = flags[1] in ("takd", "skd") and "--no-cascade" not in flags
+            through = METHODS[flags[1]].cascade and "--no-cascade" not in flags
             weights = teacher
             if kind == "variant" and through:  # its own assistant, trained with its flags
                 assistant = os.path.join(folder, "assistant_" + _slug(name),
@@ -242,8 +238,8 @@ def _group(args, root, pretrained, fraction, seed, threads, jobs):
                        common + short + flags + ["--cascade", f"{teacher_arch},{assistant_arch}",
                                                  "--teacher-weights", teacher]))
                 weights += "," + assistant
-            elif through:  # takd: the KD-trained assistant; skd and its ablations: SKD's own
-                weights += "," + assistants["kd" if flags[1] == "takd" else "skd"]
+            elif through:  # the method's assistant (SKD's ablations: SKD's own)
+                weights += "," + assistants[METHODS[flags[1]].assistant or flags[1]]
             flags = common + short + flags + ["--teacher-weights", weights]
             record(name, kind, cached_run(out, flags))
     return runs
@@ -526,7 +522,7 @@ def main(argv=None):
                            "FLAGS' whose assistant is trained with FLAGS too (repeatable; a "
                            "single flag takes '=': --skd-variant=--joint)")
     grid.add_argument("--link-variant", action="append", default=[], metavar="FLAGS",
-                      help="a variant of SKD's student link alone, e.g. '--logit-loss dist': a "
+                      help="a variant of SKD's student link alone, e.g. '--lambda-kd 2': a "
                            "row 'skd FLAGS (student link)' distilled from SKD's own teacher and "
                            "assistant, so that it and SKD differ in that link only (repeatable; "
                            "a single flag takes '=': --link-variant=--no-cascade)")

@@ -201,7 +201,7 @@ def curve_series(events):
     starts)], losses={term: (steps, values)}, lr=(steps, values), evals={model: dict(step,
     video_acc, clip_acc)}, pseudo=[dict(link, name, coverage, accuracy, unlabelled_accuracy)])."""
     # imports torch: only for the curves
-    from cascade import link_phase_shares, lr_at, phase_span, phase_starts
+    from cascade import METHODS, link_phase_shares, lr_at, phase_span, phase_starts
     cfg = next(e["config"] for e in events if e["event"] == "start")
     train = {(e["link"], e["step"]): e for e in events if e["event"] == "train"}
     summary = next((e for e in events if e["event"] == "summary"), {})
@@ -210,8 +210,8 @@ def curve_series(events):
     for link in sorted({j for j, _ in train}):
         steps = sorted(s for j, s in train if j == link)
         total, name = steps[-1], names.get(link, f"model {link}")  # an epoch's last step is logged
-        # train.py stages a link under SKD only, with a teacher (link > 0) and without --joint
-        staged = cfg["method"] == "skd" and link > 0 and not cfg["joint"]
+        # train.py stages a link of a staged method with a teacher (link > 0), without --joint
+        staged = METHODS[cfg["method"]].staged and link > 0 and not cfg["joint"]
         shares = link_phase_shares(cfg.get("epochs"), cfg.get("phase_epochs", 1.0),
                                    cfg["phase_shares"])  # the shares, or the --phase-epochs rule
         starts = phase_starts(total, shares, staged)
@@ -257,15 +257,13 @@ def pyplot():
     return plt
 
 
-COLOURS = dict(ce="C0", kd="C1", fitnet="C2", at="C9", sp="C4", cwd="C5", dkd="C6", dist="C7",
-               takd="C8", skd="C3", teacher="k")  # one colour per method in every figure
-
-
 def _colour(name):
-    """'fitnet (tuned)', 'assistant (skd)', 'skd, joint schedule' -> the method's colour."""
+    """'fitnet (tuned)', 'assistant (skd)', 'skd, joint schedule' -> the method's colour (its
+    entry in cascade.METHODS: one colour per method in every figure), the teacher's black."""
     base = name.split(",")[0]
     base = base.split(" (")[1].rstrip(")") if base.startswith("assistant") else base.split(" (")[0]
-    return COLOURS.get(base, "grey")
+    from cascade import METHODS  # imports torch: only for the figures
+    return "k" if base == "teacher" else METHODS[base].colour if base in METHODS else "grey"
 
 
 def _seeds_label(stats, names, fraction):

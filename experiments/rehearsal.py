@@ -27,7 +27,7 @@ import torch
 
 import data
 import train
-from cascade import S, cascade_models
+from cascade import METHODS, S, cascade_models
 from config import parse_args
 from synthetic import write_video
 
@@ -246,7 +246,7 @@ def link_schedule_of(a, num_videos, link):
     """(steps per epoch, steps in all, the first step of each phase) of link `link` in a run
     with the (filled-in) arguments `a`, as train_link makes them (one process)."""
     uses_teacher = link > 0 and a.method != "ce"  # train_link: `ce` links run no teacher
-    staged = uses_teacher and a.method == "skd" and not a.joint  # Distiller.staged
+    staged = uses_teacher and METHODS[a.method].staged and not a.joint  # Distiller.staged
     _, steps, total, starts = train.link_schedule(a, num_videos, 1, a.epochs, staged)
     return steps, total, starts
 
@@ -431,9 +431,9 @@ def bench_rehearsal(a):
           f"{rehearsed.workers} loader workers; rehearsed {a.epochs} epoch(s) per link"
           + (f", at most {a.max_steps_per_epoch} steps each" if a.max_steps_per_epoch else "")
           + f", in {wall / 60:.1f} min")
-    print(f"| link | model | s / step, last phase (steps) | s / step, all: mean, median | "
-          f"steps / epoch | epoch start-up, s | min / epoch | min / evaluation | "
-          f"pseudo-labels, min | peak GPU GiB |\n|---|---|---|---|---|---|---|---|---|---|")
+    print("| link | model | s / step, last phase (steps) | s / step, all: mean, median | "
+          "steps / epoch | epoch start-up, s | min / epoch | min / evaluation | "
+          "pseudo-labels, min | peak GPU GiB |\n|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         last = r["phases"][str(S + 1)]
         print(f"| {r['role']} | {r['arch']} | {last['s_per_step']:.3f} ({last['steps_timed']}) | "

@@ -27,7 +27,7 @@ def test_accuracy_benchmark_runs_the_grid_and_reuses_finished_runs(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=REPO)
     cmd = [sys.executable, "-m", "experiments.grid", "accuracy", "--quick",
            "--videos-per-class", "5", "--methods", "ce", "skd", "--skd-variant",
-           "--phase-epochs 0.5", "--link-variant", "--logit-loss dist", "--extra-test", "2",
+           "--phase-epochs 0.5", "--link-variant", "--lambda-kd 2", "--extra-test", "2",
            "--tuning", "none", "--jobs", "1"]
     out = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -40,7 +40,7 @@ def test_accuracy_benchmark_runs_the_grid_and_reuses_finished_runs(tmp_path):
                                    ("cascade", "assistant (skd)"), ("method", "ce"),
                                    ("method", "skd"), ("variant", "skd --phase-epochs 0.5"),
                                    ("cascade", "assistant (skd --phase-epochs 0.5)"),
-                                   ("link", "skd --logit-loss dist (student link)")]
+                                   ("link", "skd --lambda-kd 2 (student link)")]
                                   + [("ablation", f"skd, {n}") for n in ablations])
     for r in result["rows"]:
         assert r["fraction"] == 0.2 and r["seeds"] == 1 and r["video_std"] == 0.0
@@ -81,12 +81,12 @@ def test_accuracy_benchmark_runs_the_grid_and_reuses_finished_runs(tmp_path):
         with open(group / name / "metrics.jsonl") as f:
             assert json.loads(f.readline())["config"]["phase_epochs"] == 0.5
     # a variant of the student link alone: SKD's own teacher and assistant, its flags on the link
-    assert loaded("skd_logit-loss-dist_student-link") == loaded("skd")
-    with open(group / "skd_logit-loss-dist_student-link" / "metrics.jsonl") as f:
-        assert json.loads(f.readline())["config"]["logit_loss"] == "dist"
+    assert loaded("skd_lambda-kd-2_student-link") == loaded("skd")
+    with open(group / "skd_lambda-kd-2_student-link" / "metrics.jsonl") as f:
+        assert json.loads(f.readline())["config"]["lambda_kd"] == 2.0
     stamps = {p: p.stat().st_mtime_ns for p in group.glob("*/summary.json")}
     assert len(stamps) == 2 + 2 + 6 + 2 + 1  # teacher, assistant, ce, skd, ablations, variants
-    assert not (group / "assistant").exists()  # TAKD's assistant: not needed, not trained
+    assert not (group / "assistant_kd").exists()  # TAKD's assistant: not needed, not trained
     again = subprocess.run(cmd[:-1] + ["2"], cwd=tmp_path, env=env, capture_output=True,
                            text=True, timeout=600)  # --jobs 2: the worker pool, nothing to train
     assert again.returncode == 0, again.stderr[-3000:]

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from losses import (
-    SubstageBalancer, at_loss, ce_loss, corr_loss, cwd_loss, dist_loss, dkd_loss, dkd_warmup,
+    SubstageBalancer, at_loss, ce_loss, corr_loss, fdist_loss, dist_loss, dkd_loss, dkd_warmup,
     fitnet_loss, kd_loss, match_grid, sample_corr_loss, soft_ce_loss, sp_loss, substage_loss,
     temporal_corr_loss,
 )
@@ -63,7 +63,7 @@ FEATURE_LOSSES = [
     ("sample", sample_corr_loss, False),
     ("temporal", temporal_corr_loss, False),
     ("corr", corr_loss, False),
-    ("cwd", cwd_loss, True),
+    ("fdist", fdist_loss, True),
     ("substage", lambda s, t: substage_loss(s, s, t)["total"], True),
 ]
 LOGIT_LOSSES = [
@@ -253,17 +253,17 @@ def test_temporal_corr_matches_numpy_with_time_pooling():
 def test_cwd_matches_numpy():
     fs, ft, tau = feats(2, 3, 2, 3, 3), feats(2, 3, 2, 3, 3), 4.0
     ps, pt = np_softmax(n(fs).reshape(2, 3, -1) / tau, 2), np_softmax(n(ft).reshape(2, 3, -1) / tau, 2)
-    np.testing.assert_allclose(cwd_loss(fs, ft, tau).item(), tau**2 * np_kl(pt, ps).mean(), rtol=1e-5)
+    np.testing.assert_allclose(fdist_loss(fs, ft, tau).item(), tau**2 * np_kl(pt, ps).mean(), rtol=1e-5)
 
 
 def test_cwd_invariant_to_adding_a_constant_to_a_channel():
     fs, ft = feats(), feats()
-    base = cwd_loss(fs, ft)
+    base = fdist_loss(fs, ft)
     fs2, ft2 = fs.clone(), ft.clone()
     fs2[:, 1] += 3.0
     ft2[:, 2] -= 5.0
-    assert torch.allclose(cwd_loss(fs2, ft), base, atol=1e-5)
-    assert torch.allclose(cwd_loss(fs, ft2), base, atol=1e-5)
+    assert torch.allclose(fdist_loss(fs2, ft), base, atol=1e-5)
+    assert torch.allclose(fdist_loss(fs, ft2), base, atol=1e-5)
 
 
 @pytest.mark.parametrize("fn", [sample_corr_loss, temporal_corr_loss, corr_loss])
@@ -278,22 +278,13 @@ def test_correlations_invariant_to_student_channel_permutation_and_scale(fn):
 def test_substage_loss_terms_and_switches():
     fs, fc, ft = feats(C=2), feats(C=4), feats(C=4)
     out = substage_loss(fs, fc, ft, gamma=0.3, tau_f=2.0)
-    assert torch.allclose(out["dist"], cwd_loss(fc, ft, 2.0))
+    assert torch.allclose(out["fdist"], fdist_loss(fc, ft, 2.0))
     assert torch.allclose(out["corr"], sample_corr_loss(fs, ft) + temporal_corr_loss(fs, ft))
-    assert torch.allclose(out["total"], out["dist"] + 0.3 * out["corr"])
-    only_corr = substage_loss(fs, None, ft, use_dist=False)
-    assert only_corr["dist"].item() == 0 and torch.allclose(only_corr["total"], out["corr"])
+    assert torch.allclose(out["total"], out["fdist"] + 0.3 * out["corr"])
+    only_corr = substage_loss(fs, None, ft, use_fdist=False)
+    assert only_corr["fdist"].item() == 0 and torch.allclose(only_corr["total"], out["corr"])
     with pytest.raises(ValueError):
-        substage_loss(fs, fc, ft, use_dist=False, use_corr=False)
-
-
-def test_substage_loss_mse_puts_the_fitnets_hint_where_eq_d_stands():
-    fs, fc, ft = feats(C=2), feats(C=4), feats(C=4)
-    out = substage_loss(fs, fc, ft, gamma=0.3, kind="mse")
-    assert torch.allclose(out["dist"], fitnet_loss(fc, ft))
-    assert torch.allclose(out["total"], fitnet_loss(fc, ft) + 0.3 * out["corr"])
-    with pytest.raises(ValueError, match="kind"):
-        substage_loss(fs, fc, ft, kind="l1")
+        substage_loss(fs, fc, ft, use_fdist=False, use_corr=False)
 
 
 # --------------------------------------------------------------------- properties of all losses

@@ -269,9 +269,9 @@ def test_repeat_clips_gives_batches_of_r_clips_per_video_and_the_same_steps(
         assert labels[0::2] == labels[1::2] and torch.equal(targets[0::2], targets[1::2])
 
 
-def test_ablation_freeze_earlier_no_dist_no_pseudo(tiny_set, teacher_file, tmp_path):
+def test_ablation_no_fdist_no_pseudo(tiny_set, teacher_file, tmp_path):
     out = run(tiny_set, tmp_path / "run", "--method", "skd", "--cascade", CASCADE2,
-              "--teacher-weights", teacher_file, "--freeze-earlier", "--no-dist", "--no-pseudo")
+              "--teacher-weights", teacher_file, "--no-fdist", "--no-pseudo")
     check_run(out, "skd", [ARCH] * 2, n_pseudo=0)
     assert not any(m["event"] == "pseudo_labels" for m in metrics_of(out))
     total = EPOCHS * STEPS
@@ -422,24 +422,22 @@ def fails(root, out, *extra, ok_files=()):
     (["--epochs", "-1"], ["--epochs", ">= 0", "-1"]),
     (["--method", "kd", "--cascade", ARCH], ["--method kd", "at least 2 models"]),
     (["--resume"], ["--resume", "no checkpoint"]),
-    (["--no-corr", "--no-dist"], ["--no-corr", "--no-dist"]),
+    (["--no-corr", "--no-fdist"], ["--no-corr", "--no-fdist"]),
     (["--phase-shares", "1,1,1,1"], ["--phase-shares", "5"]),
     (["--phase-shares", "0,0,0,0,0"], ["--phase-shares"]),  # no step in any phase
     (["--phase-epochs", "0"], ["--phase-epochs", "> 0"]),
     (["--repeat-clips", "3"], ["--repeat-clips", "divide", "--batch-size (4)"]),
     (["--amp"], ["--amp", "bf16", "CPU", "CUDA"]),  # TINY runs on --device cpu
-    (["--substage-loss", "l1"], ["--substage-loss", "cwd or mse", "l1"]),
-    (["--method", "kd", "--feat-anneal"], ["--feat-anneal", "--method kd"]),
-    (["--logit-loss", "mse"], ["--logit-loss", "kd or dist", "mse"]),
-    (["--method", "kd", "--logit-loss", "dist"], ["--logit-loss", "--method kd", "--method dist"]),
+    (["--at-substages", "1,5"], ["--at-substages", "1..4", "1,5"]),  # a method's own check
+    (["--fitnet-weight", "-1"], ["--fitnet-weight", ">= 0", "-1"]),  # a method's own weight
     (["--lr", "-1"], ["--lr", "> 0", "-1"]),  # once torch's ValueError traceback
     (["--tau", "0"], ["--tau", "> 0"]),
     (["--lambda-kd", "nan"], ["--lambda-kd", ">= 0", "nan"]),
     (["--pl-threshold", "2"], ["--pl-threshold", "[0, 1]", "2.0"]),
 ], ids=["dataset", "arch", "fraction-0", "fraction-1.5", "epochs", "kd-one-model",
         "resume-nothing", "skd-no-loss", "shares-4", "shares-0", "phase-epochs-0",
-        "repeat-3-of-4", "amp-on-cpu", "substage-loss", "feat-anneal-kd", "logit-loss",
-        "logit-loss-kd", "lr", "tau", "lambda-nan", "pl-threshold"])
+        "repeat-3-of-4", "amp-on-cpu", "at-substages", "fitnet-weight", "lr", "tau",
+        "lambda-nan", "pl-threshold"])
 def test_bad_arguments_fail_before_any_work(extra, expected, tiny_set, tmp_path):
     out = tmp_path / "run"
     msg = fails(tiny_set, out, *(["--method", "skd", "--cascade", CASCADE2] + extra))
