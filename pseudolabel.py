@@ -33,8 +33,9 @@ def predict_videos(models, loader, num_videos, num_classes, device, amp=False,
     loader yields (views (B, V, 3, T, S, S), labels, video indices (B,)), as a DataLoader over
     clips.EvalVideos(..., flips=True) does; `labels` are ignored. Row i of the result is video i,
     whatever order the loader uses. Returns (num_videos, K) float32 on the CPU; rows of videos the
-    loader did not yield stay 0, so the shards of a DistributedSampler combine with an
-    all_reduce(MAX) (its padding repeats videos, whose rows are equal, so a SUM would count twice).
+    loader did not yield stay 0, so the shards of processes that each take their own videos
+    (train.py: video i to process i mod world, no padding, no video twice) combine with a sum
+    (train.py's all_sum).
     The forward runs on at most `max_views_per_forward` views at a time: the activations, not the
     input clips, are what fills the memory of a large teacher.
     """

@@ -111,7 +111,10 @@ def cached_run(out, flags):
 # around its paper's value (the second entry of each list), at 20% labels, 2 seeds, on the tuning
 # set (--set-seed 1), never on the reported one. `python -m experiments.grid tune` writes the best setting
 # of each to experiments/results/tuning.json; `accuracy` adds a "<method> (tuned)" row for each.
-TUNING = {m.name: [list(flags) for flags in m.tune] for m in METHODS.values() if m.tune}
+def tuning_grid(method):
+    """The settings `tune` tries for a method: its table entry's (cascade.METHODS), the paper's
+    value second; [] for a method with nothing to tune."""
+    return [list(flags) for flags in METHODS[method].tune]
 
 
 def _jobs(args, fraction, tuned=None, lean=False):
@@ -119,7 +122,7 @@ def _jobs(args, fraction, tuned=None, lean=False):
     method to its best flags from experiments/results/tuning.json (a "(tuned)" row where they differ;
     `lean`: in place of the paper's row)."""
     moved = {m: flags for m, flags in (tuned or {}).items()
-             if m in args.methods and flags not in ([], TUNING[m][1])}  # the paper's: same run
+             if m in args.methods and flags not in ([], tuning_grid(m)[1])}  # the paper's: same run
     jobs = [(m, "method", ["--method", m]) for m in args.methods if not (lean and m in moved)]
     jobs += [(f"{m} (tuned)", "tuned", ["--method", m] + flags) for m, flags in moved.items()]
     if fraction == args.ablation_fraction and not args.no_ablations:
@@ -172,7 +175,7 @@ SKD_CHECKS = [[], ["--phase-shares", "1,1,1,1,1"], ["--phase-shares", "1,1,1,1,1
 
 def _tune_jobs(args):
     jobs = [(" ".join([m] + flags), "tuning", ["--method", m] + flags)
-            for m in args.methods if m in TUNING for flags in TUNING[m]]
+            for m in args.methods for flags in tuning_grid(m)]
     if "skd" in args.methods:
         jobs += [(" ".join(["skd"] + flags), "skd check", ["--method", "skd"] + flags)
                  for flags in SKD_CHECKS]
@@ -327,14 +330,14 @@ def _run_groups(args, root, backbone, groups, t0):
 
 
 def bench_tune(args):
-    """Each baseline's main weight over TUNING's grid, 20% labels, seeds 0..1 of --set-seed 1."""
+    """Each baseline's main weight over its tuning_grid, 20% labels, seeds 0..1 of --set-seed 1."""
     t0 = time.time()
     root, backbone = _prepare(args)
     runs = _run_groups(args, root, backbone,
                        [(0.2, s, _tune_jobs(args)) for s in range(args.first_seed,
                                                                   args.first_seed + args.seeds)], t0)
     rows, best = [], {}
-    grids = {**{m: TUNING[m] for m in args.methods if m in TUNING},
+    grids = {**{m: tuning_grid(m) for m in args.methods if tuning_grid(m)},
              **({"skd": SKD_CHECKS} if "skd" in args.methods else {})}
     for m, settings in grids.items():
         for flags in settings:

@@ -188,9 +188,9 @@ def test_tune_runs_each_setting_and_picks_the_best(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     with open(tmp_path / "experiments" / "results" / "tuning.json") as f:
         result = json.load(f)
-    assert [r["flags"] for r in result["rows"]] == grid.TUNING["at"]
+    assert [r["flags"] for r in result["rows"]] == grid.tuning_grid("at")
     assert [r["default"] for r in result["rows"]] == [False, True, False, False, False]
-    assert result["best"]["at"] in grid.TUNING["at"] and result["set_seed"] == 1
+    assert result["best"]["at"] in grid.tuning_grid("at") and result["set_seed"] == 1
     acc = {tuple(r["flags"]): r["video_acc"] for r in result["rows"]}
     assert acc[tuple(result["best"]["at"])] == max(acc.values())
     assert (tmp_path / "experiments" / "results" / "runs" / "synthetic_bench_v5_s1" / "p0.2_s0" /
