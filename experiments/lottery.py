@@ -41,7 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 import train
 from config import parse_args
 
-from experiments.grid import save_result
+from experiments import save_result
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the repository's root
 

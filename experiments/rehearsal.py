@@ -31,7 +31,7 @@ from cascade import METHODS, S, cascade_models
 from config import parse_args
 from synthetic import write_video
 
-from experiments.grid import cpu_name, save_result
+from experiments import cpu_name, save_result
 
 
 # HMDB51's 51 class folders as the official archive names them (sorted: the class indices).

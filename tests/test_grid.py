@@ -12,7 +12,7 @@ import torch
 
 import config
 import data
-from experiments import grid, plots
+from experiments import grid, tables
 import synthetic
 import train
 
@@ -312,7 +312,7 @@ def test_tuned_weights_refuse_the_tuning_set_unless_checking_an_ordering(tmp_pat
     for name in ("accuracy.json", "accuracy_b.json", "set1_accuracy_c.json",
                  "accuracy_a_10epochs.json"):
         (tmp_path / name).write_text("{}")
-    assert plots.regimes(str(tmp_path)) == {"a": "accuracy", "b": "accuracy_b",
+    assert tables.regimes(str(tmp_path)) == {"a": "accuracy", "b": "accuracy_b",
                                             "a_10epochs": "accuracy_a_10epochs"}
 
 

@@ -1,4 +1,4 @@
-"""plots.py: the paired 95% interval against hand-computed cases, the summary table against the
+"""experiments/tables.py and plots.py: the paired 95% interval against hand-computed cases, the summary table against the
 per-seed runs of experiments/results/*.json, the curve series of a small metrics.jsonl written here, and the
 one-line error without matplotlib. Only the drawing test needs matplotlib (skipped without it)."""
 import json
@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from experiments import plots
 from cascade import lr_at, phase_starts
+from experiments import plots, tables
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(REPO, "experiments", "results")
@@ -19,14 +19,14 @@ RESULTS = os.path.join(REPO, "experiments", "results")
 
 def test_interval_against_hand_computed_cases():
     # [0.1, 0.2, 0.3]: mean 0.2, sd 0.1 (n - 1), half = t_{0.975,2} * 0.1 / sqrt(3) = 4.303 * 0.0577
-    r = plots.interval([0.1, 0.2, 0.3])
+    r = tables.interval([0.1, 0.2, 0.3])
     assert r["n"] == 3 and r["mean"] == pytest.approx(0.2) and r["sd"] == pytest.approx(0.1)
     assert r["half"] == pytest.approx(0.24843, abs=1e-5)
     assert (r["lo"], r["hi"]) == pytest.approx((0.2 - 0.24843, 0.2 + 0.24843), abs=1e-5)
     # [0, 1]: sd sqrt(0.5), half = 12.706 * sqrt(0.5) / sqrt(2) = 6.353
-    assert plots.interval([0.0, 1.0])["half"] == pytest.approx(6.353)
-    assert math.isnan(plots.interval([0.4])["half"])  # one seed: no interval
-    t = [plots.T975[df] for df in range(1, 31)]
+    assert tables.interval([0.0, 1.0])["half"] == pytest.approx(6.353)
+    assert math.isnan(tables.interval([0.4])["half"])  # one seed: no interval
+    t = [tables.T975[df] for df in range(1, 31)]
     assert all(a > b for a, b in zip(t, t[1:])) and 1.96 < t[-1] < 2.05  # falls towards z
 
 
@@ -34,24 +34,24 @@ def test_summary_table_matches_grid_and_the_per_seed_table():
     """The paired rows of the committed results, recomputed from the per-seed runs: the same
     differences as grid.py's own `paired`, and their interval from numpy; one ablation row
     against the per-seed accuracies of the report's table (rounded to 3 digits there)."""
-    rows = plots.paired_rows(RESULTS)
+    rows = tables.paired_rows(RESULTS)
     assert [(r["regime"], r["fraction"]) for r in rows] == [
         ("a", 0.2), ("a", 1.0), ("b", 0.2), ("c", 0.2), ("c", 1.0),  # 30 epochs, then 10
         ("a_10epochs", 0.1), ("a_10epochs", 0.2), ("a_10epochs", 1.0), ("b_10epochs", 0.2)]
     for r in rows:
-        with open(os.path.join(RESULTS, plots.regimes(RESULTS)[r["regime"]] + ".json")) as f:
+        with open(os.path.join(RESULTS, tables.regimes(RESULTS)[r["regime"]] + ".json")) as f:
             grid_paired = json.load(f)["paired"][f"{r['fraction']:g}"]
         diffs = np.array(grid_paired["diffs"])
         assert r["best"] == grid_paired["best"] and r["diffs"] == pytest.approx(diffs.tolist())
-        half = plots.T975[len(diffs) - 1] * diffs.std(ddof=1) / math.sqrt(len(diffs))
+        half = tables.T975[len(diffs) - 1] * diffs.std(ddof=1) / math.sqrt(len(diffs))
         assert r["mean"] == pytest.approx(diffs.mean()) and r["half"] == pytest.approx(half)
         assert r["leads"] == grid_paired["skd_leads"]
-    no_dist = next(r for r in plots.ablation_rows(RESULTS)
+    no_dist = next(r for r in tables.ablation_rows(RESULTS)
                    if (r["regime"], r["variant"]) == ("a_10epochs", "skd, no distribution loss (Eq. D)"))
     skd, variant = [0.647, 0.671, 0.758, 0.718, 0.595], [0.397, 0.548, 0.540, 0.635, 0.484]
     assert no_dist["diffs"] == pytest.approx(np.subtract(skd, variant).tolist(), abs=1e-3)
     assert no_dist["lo"] > 0 and no_dist["leads"] == 5
-    table = plots.summary_table(RESULTS)
+    table = tables.summary_table(RESULTS)
     assert "| a | 10 | 20% | 5 | 0.678 | fitnet (tuned) 0.652 | +0.026 [-0.068, +0.121] |" in table
 
 
@@ -70,10 +70,10 @@ def test_versus_table_pairs_skd_with_every_other_student(capsys):
     kd = np.array([r["video_acc"] for r in sorted(result["runs"], key=lambda r: r["seed"])
                    if r["name"] == "skd"]) - [r["video_acc"] for r in sorted(
                        result["runs"], key=lambda r: r["seed"]) if r["name"] == "kd"]
-    half = plots.T975[len(kd) - 1] * kd.std(ddof=1) / math.sqrt(len(kd))
+    half = tables.T975[len(kd) - 1] * kd.std(ddof=1) / math.sqrt(len(kd))
     row = next(l for l in lines if l.startswith("| b_10epochs | 20% | kd |"))
     assert f"{kd.mean():+.3f} [{kd.mean() - half:+.3f}, {kd.mean() + half:+.3f}]" in row
-    assert plots._ci(plots.interval([0.02])) == "+0.020 (one seed: no interval)"
+    assert tables._ci(tables.interval([0.02])) == "+0.020 (one seed: no interval)"
 
 
 def test_versus_reads_a_tuning_set_grid_with_its_student_link_variants(tmp_path, capsys):
@@ -87,16 +87,16 @@ def test_versus_reads_a_tuning_set_grid_with_its_student_link_variants(tmp_path,
                         for n, v in acc.items() for s, a in enumerate(v)])
     with open(tmp_path / "set1_accuracy_c.json", "w") as f:
         json.dump(result, f)
-    assert plots.regimes(str(tmp_path)) == {} and plots.paired_rows(str(tmp_path)) == []
-    assert plots.regimes(str(tmp_path), 1) == {"c": "set1_accuracy_c"}
+    assert tables.regimes(str(tmp_path)) == {} and tables.paired_rows(str(tmp_path)) == []
+    assert tables.regimes(str(tmp_path), 1) == {"c": "set1_accuracy_c"}
     (tmp_path / "set1_accuracy_a_10epochs.json").write_text("{}")  # another budget: its own key
-    assert plots.regimes(str(tmp_path), 1) == {"c": "set1_accuracy_c",
+    assert tables.regimes(str(tmp_path), 1) == {"c": "set1_accuracy_c",
                                                "a_10epochs": "set1_accuracy_a_10epochs"}
-    assert plots.letter("a_10epochs") == "a" and plots.letter("c") == "c"
+    assert tables.letter("a_10epochs") == "a" and tables.letter("c") == "c"
     plots.main(["versus", str(tmp_path), "--set-seed", "1", "--regime", "c"])
     lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("| c |")]
     d = np.subtract(acc["skd"], acc[link])  # -0.01, +0.04, -0.01
-    half = plots.T975[2] * d.std(ddof=1) / math.sqrt(3)
+    half = tables.T975[2] * d.std(ddof=1) / math.sqrt(3)
     assert lines == [f"| c | 20% | {link} | 0.863 | 3 | {d.mean():+.3f} [{d.mean() - half:+.3f}, "
                      f"{d.mean() + half:+.3f}] | 1 of 3 |"]
 
