@@ -182,7 +182,7 @@ def link_phase_shares(epochs, phase_epochs=1.0, shares=None):
     SKD was first tuned with, at 10 epochs), 1:1:1:1:26 at the real data sets' 30. The alignment of
     a substage needs about the same number of steps whatever the budget, so a longer link gives
     its extra epochs to the task. `shares` ("a,b,c,d,e", --phase-shares) overrides the rule with
-    fixed proportions, e.g. the earlier "1,1,1,1,6" at any budget."""
+    fixed proportions, e.g. "1,1,1,1,6" at any budget."""
     if shares:
         return [float(x) for x in shares.split(",")]
     if S * phase_epochs >= 0.4 * epochs:  # a feature phase would take over 10% of the link

@@ -62,9 +62,8 @@ class Args:
     lambda_hyb: float = arg(1.0, "weight of the hybrid-path KD term (Sec. 3)")
     phase_epochs: float = arg(1.0, "epochs of each of the S feature-only phases of a staged link, "
                               "at most 10% of the link each; the last phase gets the rest (Sec. 3)")
-    phase_shares: str = arg(None, "fixed relative lengths of the S + 1 phases instead, e.g. the "
-                            "earlier default 1,1,1,1,6 (60% of the steps in the last phase at any "
-                            "budget)")
+    phase_shares: str = arg(None, "fixed relative lengths of the S + 1 phases instead, e.g. "
+                            "1,1,1,1,6 (60% of the steps in the last phase at any budget)")
     # -- ablations of SKD (Sec. 3-5); each switches one part off (or on)
     joint: bool = arg(False, "one phase with every loss from the first step (no staged schedule)")
     no_corr: bool = arg(False, "drop the correlation loss, Eq. C")
