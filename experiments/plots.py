@@ -290,39 +290,41 @@ def fig_throughput(plt, data, gpu, speed, path):
     return _save(plt, fig, path)
 
 
-def fig_lottery(plt, before, after, path):
-    """Report section 21: `python train.py` under seeds x threads (lottery.py), before and after
-    the pretraining's fix. Left: the pretraining's mean task loss per epoch, every run; right:
-    each model's accuracy per run. `before`, `after`: {"pretrain": runs, "default": runs}."""
+def fig_lottery(plt, stages, path):
+    """The report's lottery section: `python train.py` under seeds x threads (experiments.lottery)
+    at each stage of the pretraining's fix. Left: the pretraining's mean task loss per epoch,
+    every run; right: each model's accuracy per run. `stages`: [(label, {"pretrain": runs,
+    "default": runs})], the first the recipe before the fix."""
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw=dict(width_ratios=[1, 1.3]))
-    colours = dict(before="C3", after="C0")
-    for name, runs in (("before", before), ("after", after)):
+    colours = {label: c for (label, _), c in zip(stages, ("C3", "C1", "C0", "C2"))}
+    for label, runs in stages:
         pre = [r for r in runs["pretrain"] if "aten" not in r["config"]]
         for i, r in enumerate(pre):
             task = r["links"][0]["task"]
-            ax.plot(range(1, len(task) + 1), task, color=colours[name], alpha=0.6, lw=1,
-                    label=f"{name} (n = {len(pre)})" if i == 0 else None)
+            ax.plot(range(1, len(task) + 1), task, color=colours[label], alpha=0.6, lw=1,
+                    label=f"{label} (n = {len(pre)})" if i == 0 else None)
     ax.axhline(0.9 * math.log(6), color="k", ls=":", lw=1, label="0.9 ln 6 (left chance below)")
     ax.set(xlabel="epoch of the pretraining", ylabel="mean task loss of the epoch",
            title="the teacher's pretraining, 5 seeds x 1 and 2 threads")
     ax.legend(fontsize=8)
     groups = [("pretrained\n(twin set)", "pretrain", 0), ("teacher", "default", 1),
               ("assistant", "default", 2), ("student", "default", 3)]
-    for g, (label, kind, link) in enumerate(groups):
-        for k, (name, runs) in enumerate((("before", before), ("after", after))):
+    width = 0.8 / len(stages)
+    for g, (_, kind, link) in enumerate(groups):
+        for k, (label, runs) in enumerate(stages):
             for r in runs[kind]:
                 if "aten" in r["config"]:
                     continue
-                x = g + (k - 0.5) * 0.35 + (0.05 if r["config"] == "t2" else -0.05)
+                x = g + (k - (len(stages) - 1) / 2) * width + (0.04 if r["config"] == "t2" else -0.04)
                 bx.plot(x, r["links"][link]["video_acc"], "o" if r["config"] == "t2" else "^",
-                        color=colours[name], alpha=0.7, ms=5)
-    for name in colours:
-        bx.plot([], [], "s", color=colours[name], label=name)
+                        color=colours[label], alpha=0.7, ms=5)
+    for label in colours:
+        bx.plot([], [], "s", color=colours[label], label=label)
     bx.plot([], [], "^", color="grey", label="1 thread")
     bx.plot([], [], "o", color="grey", label="2 threads")
     bx.set_xticks(range(len(groups)), [g[0] for g in groups])
     bx.set(ylabel="video accuracy", ylim=(0, 1),
-           title="each model, 5 seeds x 1 and 2 threads (n = 10 each)")
+           title="each model, 5 seeds x 1 and 2 threads (n = 10 per stage)")
     bx.legend(fontsize=8, ncol=2, loc="lower left")
     return _save(plt, fig, path)
 
@@ -347,12 +349,14 @@ def draw_results(folder):
     if data or gpu.get("bf16") or speed:
         written.append(fig_throughput(plt, data, gpu if "bf16" in gpu else None, speed,
                                       os.path.join(folder, "throughput.png")))
-    lottery = {k: {kind: (load(folder, f"lottery_{k}") or load(folder, f"lottery_{k}_{kind}")
-                          or {}).get("runs", {}).get(kind) for kind in ("pretrain", "default")}
-               for k in ("before", "after")}
-    if all(all(v.values()) for v in lottery.values()):
-        written.append(fig_lottery(plt, lottery["before"], lottery["after"],
-                                   os.path.join(folder, "lottery.png")))
+    stages = []  # the lottery's stages: the recipe before the fix, twin sets of 5x and 10x
+    for label, tag in (("before", "before"), ("twin 5x", "after"), ("twin 10x", "twin10")):
+        runs = {kind: (load(folder, f"lottery_{tag}") or load(folder, f"lottery_{tag}_{kind}")
+                       or {}).get("runs", {}).get(kind) for kind in ("pretrain", "default")}
+        if all(runs.values()):
+            stages.append((label, runs))
+    if len(stages) > 1:
+        written.append(fig_lottery(plt, stages, os.path.join(folder, "lottery.png")))
     return written
 
 
