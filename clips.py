@@ -8,11 +8,11 @@ What it implements (see METHOD.md):
   Sec. 8  evaluation: K uniformly spaced clips x 1 or 3 spatial crops per video, plus the centre
           clip of clip accuracy.
 
-A clip is a float tensor (3, T, H, W): T frames taken every `frame_stride` frames (decoded by
-video.py), normalised with the mean and std of torchvision's Kinetics-400 video models so that
-their weights can be used. With `uint8=True` the data sets hand over the clip's uint8 pixels
-(3, T, H, W) instead, and `to_model_input` makes the same floats where the model runs: what
-train.py does, so that DataLoader workers spend less CPU per clip and move 4x fewer bytes.
+A clip is T frames taken every `frame_stride` frames (decoded by video.py), cropped. The data
+sets hand it over as its uint8 pixels (3, T, S, S), and `to_model_input` turns a batch of them
+into the model input where the model runs (on the GPU when there is one): floats normalised with
+the mean and std of torchvision's Kinetics-400 video models, so that their weights can be used.
+The DataLoader workers thus spend no CPU on the conversion and move 4x fewer bytes than floats.
 """
 import functools
 import multiprocessing as mp
@@ -37,11 +37,10 @@ _STD = torch.tensor(KINETICS_STD).view(3, 1, 1, 1)
 def to_model_input(x):
     """uint8 clips (..., 3, T, S, S), on any device -> float32 model input, same shape.
 
-    The uint8 hand-over: train.py moves a batch of uint8 clips (the data sets with `uint8=True`)
-    to the device and calls this there, so the conversion runs on the GPU when there is one. It
-    does the float operations of _normalise, in the same order, so the clips are bit-identical to
-    the float clips of `uint8=False` (tests/test_data.py). 255 is divided as a tensor: CUDA turns
-    a division by a Python number into a multiplication by its reciprocal, off by one bit at times.
+    train.py moves a batch of uint8 clips from the data sets to the device and calls this there,
+    so the conversion runs on the GPU when there is one; the numbers are the same on every device
+    (tests/test_data.py). 255 is divided as a tensor: CUDA turns a division by a Python number
+    into a multiplication by its reciprocal, off by one bit at times.
     """
     assert x.dtype == torch.uint8 and x.shape[-4] == 3, (x.dtype, tuple(x.shape))
     levels, mean, std = _constants(x.device)
@@ -55,12 +54,10 @@ def _constants(device):
 
 
 # -----------------------------------------------------------------------------
-# Transforms, in torch only. Input: uint8 frames (T, H, W, 3). Output: float (3, T, S, S), or
-# with `uint8` the uint8 pixels (3, T, S, S) that to_model_input turns into the same floats.
-# Frames usually arrive with the short side already at `resize` (video.read_frames scales them
-# on uint8, within a level of _resized); then the crop and the flip are cut from the uint8 frames
-# (both only move pixels, so they commute with the conversion to floats) and only the crop's
-# pixels are converted.
+# Transforms, in torch only. Input: uint8 frames (T, H, W, 3). Output: the uint8 pixels
+# (3, T, S, S) that to_model_input turns into the model input. Frames usually arrive with the
+# short side already at `resize` (video.read_frames scales them on uint8, within a level of
+# _resized); then the crop and the flip only cut and move the uint8 pixels.
 
 def _resized(frames, resize):
     """uint8 (T, H, W, 3) -> (T, H', W', 3) with the short side at `resize`: the same uint8
@@ -73,44 +70,33 @@ def _resized(frames, resize):
     return x.permute(0, 2, 3, 1)  # (T, H', W', 3), a view
 
 
-def _normalise(x):
-    """Crop (T, S, S, 3), uint8 or float in [0, 1] -> (3, T, S, S), Kinetics-400 mean and std."""
-    x = x.permute(3, 0, 1, 2)  # (3, T, S, S), a view
-    if x.dtype == torch.uint8:
-        x = x.float().div_(255)
-    return ((x - _MEAN) / _STD).contiguous()  # (3, T, S, S)
-
-
-def _handed_over(x, uint8):
-    """Crop (T, S, S, 3) -> (3, T, S, S): normalised floats, or with `uint8` its uint8 pixels.
+def _handed_over(x):
+    """Crop (T, S, S, 3) -> its uint8 pixels (3, T, S, S), for to_model_input.
 
     Frames that _resized had to scale as floats (read_frames did not scale them: frames of
-    another size than the video's header says; train.py's data sets otherwise always ask
-    read_frames for the short side) are rounded to the nearest of the 256 levels: with `uint8` such
-    a clip differs from its float clip by up to half a level (0.5 / 255 before normalisation).
+    another size than the video's header says; the data sets otherwise always ask read_frames
+    for the short side) are rounded to the nearest of the 256 levels: at most half a level
+    (0.5 / 255) from the float resize.
     """
-    if not uint8:
-        return _normalise(x)
-    if x.dtype != torch.uint8:  # floats in [0, 1]: rounded, the one change of numbers
+    if x.dtype != torch.uint8:  # floats in [0, 1]
         x = x.mul(255).round_().to(torch.uint8)
     return x.permute(3, 0, 1, 2).contiguous()  # (3, T, S, S) uint8
 
 
-def train_transform(frames, resize, crop, rng, flip=True, uint8=False):
-    """Resize the short side, random crop, random horizontal flip -> (3, T, crop, crop), float
-    normalised, or uint8 for to_model_input with `uint8`."""
+def train_transform(frames, resize, crop, rng, flip=True):
+    """Resize the short side, random crop, random horizontal flip -> uint8 (3, T, crop, crop)."""
     x = _resized(frames, resize)  # (T, H', W', 3)
     H, W = x.shape[1:3]
     top, left = int(rng.integers(0, H - crop + 1)), int(rng.integers(0, W - crop + 1))
     x = x[:, top:top + crop, left:left + crop]  # (T, crop, crop, 3)
     if flip and rng.random() < 0.5:
         x = x.flip(2)  # along W
-    return _handed_over(x, uint8)  # (3, T, crop, crop)
+    return _handed_over(x)  # (3, T, crop, crop)
 
 
-def eval_transform(frames, resize, crop, num_crops=1, uint8=False):
-    """Centre crop (num_crops=1) or 3 crops along the long side -> (num_crops, 3, T, crop, crop),
-    float normalised, or uint8 for to_model_input with `uint8`."""
+def eval_transform(frames, resize, crop, num_crops=1):
+    """Centre crop (num_crops=1) or 3 crops along the long side -> uint8 (num_crops, 3, T, S, S),
+    S = crop."""
     assert num_crops in (1, 3), num_crops
     x = _resized(frames, resize)  # (T, H', W', 3)
     H, W = x.shape[1:3]
@@ -120,14 +106,14 @@ def eval_transform(frames, resize, crop, num_crops=1, uint8=False):
         offsets = [((H - crop) // 2, left) for left in (0, (W - crop) // 2, W - crop)]
     else:  # top, middle, bottom
         offsets = [(top, (W - crop) // 2) for top in (0, (H - crop) // 2, H - crop)]
-    return torch.stack([_handed_over(x[:, t:t + crop, l:l + crop], uint8) for t, l in offsets])
+    return torch.stack([_handed_over(x[:, t:t + crop, l:l + crop]) for t, l in offsets])
 
 
 # -----------------------------------------------------------------------------
 # Data sets
 
 class TrainClips(Dataset):
-    """A random clip of a video -> (clip (3, T, S, S), label, video index, labelled).
+    """A random clip of a video -> (uint8 clip (3, T, S, S), label, video index, labelled).
 
     `given_labels[i]` is the label training may use: the (possibly noisy) label of a labelled
     video, -1 for an unlabelled one. True labels of unlabelled videos never leave this data set
@@ -135,8 +121,6 @@ class TrainClips(Dataset):
     (seed, e, index), so a run gives the same clips whatever the number of workers, and a resumed
     run the same clips as an uninterrupted one. A video that fails to decode is replaced by the next
     one, with a warning, and counted in `self.failures` (shared across DataLoader workers).
-    With `uint8` the clip is uint8 (3, T, S, S), for to_model_input (see _handed_over).
-    `scaler` "ffmpeg" scales frames the way of before (video.read_frames; for experiments/benchmark.py).
 
     Repeated sampling (`repeat` R > 1, train.py --repeat-clips): R clips of the video, each with
     its own start, crop and flip drawn as a single clip's are, decoded in one pass over the frames
@@ -145,12 +129,11 @@ class TrainClips(Dataset):
     """
 
     def __init__(self, videos, given_labels, clip_len, frame_stride, resize, crop,
-                 flip=True, seed=0, cache=None, uint8=False, repeat=1, scaler="torch"):
+                 flip=True, seed=0, cache=None, repeat=1):
         assert len(videos) == len(given_labels) and repeat >= 1
         self.videos, self.given_labels, self.cache = videos, list(given_labels), cache
         self.clip_len, self.stride, self.resize, self.crop = clip_len, frame_stride, resize, crop
-        self.flip, self.seed, self.epoch, self.uint8 = flip, seed, 0, uint8
-        self.repeat, self.scaler = repeat, scaler  # scaler: video.read_frames'
+        self.flip, self.seed, self.epoch, self.repeat = flip, seed, 0, repeat
         self.failures = mp.Value("i", 0)
 
     def set_epoch(self, epoch):
@@ -174,16 +157,16 @@ class TrainClips(Dataset):
                        for j in video.clip_indices(v.num_frames, self.clip_len, self.stride, start)]
             try:  # all R clips in one pass over the frames they span
                 frames = video.get_frames(v, indices, self.cache,
-                                          short_side=self.resize,
-                                          scaler=self.scaler)  # (R*T, H', W', 3)
+                                          short_side=self.resize)  # (R*T, H', W', 3)
             except (ValueError, av.FFmpegError) as e:
                 with self.failures.get_lock():
                     self.failures.value += 1
-                warnings.warn(f"decoding failed, sample replaced: {v.path}: {e}", DataWarning)
+                warnings.warn(f"decoding failed, skipped and replaced by the next video: "
+                              f"{v.path}: {e}", DataWarning)
                 continue
             T = self.clip_len
             clips = [train_transform(frames[r * T:(r + 1) * T], self.resize, self.crop, rng,
-                                     self.flip, self.uint8) for r in range(self.repeat)]
+                                     self.flip) for r in range(self.repeat)]
             label = self.given_labels[i]
             clip = clips[0] if self.repeat == 1 else torch.stack(clips)  # (3, T, S, S) / (R, ...)
             return clip, label, i, label >= 0
@@ -191,17 +174,16 @@ class TrainClips(Dataset):
 
 
 class EvalVideos(Dataset):
-    """All views of one video -> (views (V, 3, T, S, S), true label, video index).
+    """All views of one video -> (uint8 views (V, 3, T, S, S), true label, video index).
 
     V = num_clips x num_crops (x 2 with `flips`, used by the multi-view pseudo-labels of Sec. 5),
     plus one last view with `centre_view`: the centre clip, centre crop, of clip accuracy (Sec. 8).
-    The frames of all views are decoded in one pass over the video. With `uint8` the views are
-    uint8, for to_model_input (see _handed_over).
+    The frames of all views are decoded in one pass over the video.
     """
 
     def __init__(self, videos, clip_len, frame_stride, resize, crop, num_clips, num_crops=1,
-                 flips=False, centre_view=False, cache=None, uint8=False):
-        self.videos, self.cache, self.uint8 = videos, cache, uint8
+                 flips=False, centre_view=False, cache=None):
+        self.videos, self.cache = videos, cache
         self.clip_len, self.stride, self.resize, self.crop = clip_len, frame_stride, resize, crop
         self.num_clips, self.num_crops, self.flips = num_clips, num_crops, flips
         self.centre_view = centre_view
@@ -218,12 +200,11 @@ class EvalVideos(Dataset):
         frames = video.get_frames(v, [j for c in clips for j in c], self.cache,
                                   short_side=self.resize)  # (n*T, H', W', 3)
         frames = frames.view(len(clips), self.clip_len, *frames.shape[1:])  # (n, T, H, W, 3)
-        views = torch.cat([eval_transform(f, self.resize, self.crop, self.num_crops, self.uint8)
+        views = torch.cat([eval_transform(f, self.resize, self.crop, self.num_crops)
                            for f in frames[:self.num_clips]])  # (K*crops, 3, T, S, S)
         if self.flips:
             views = torch.cat([views, views.flip(-1)])  # (2*K*crops, 3, T, S, S)
         if self.centre_view:
-            centre = eval_transform(frames[-1], self.resize, self.crop, 1,
-                                    self.uint8)  # (1, 3, T, S, S)
+            centre = eval_transform(frames[-1], self.resize, self.crop, 1)  # (1, 3, T, S, S)
             views = torch.cat([views, centre])  # (V + 1, 3, T, S, S)
         return views, v.label, i

@@ -105,6 +105,20 @@ class DataWarning(UserWarning):
     """Some videos were skipped or replaced; the run goes on without them."""
 
 
+def _format_warning(message, category, filename, lineno, line=None):
+    """A DataWarning prints as one line, like the errors: 'warning: <message>', the message
+    naming the file and what was done; every other warning as Python prints it. Installed when
+    this module is imported, so it holds in DataLoader worker processes too."""
+    if issubclass(category, DataWarning):
+        return "warning: " + " ".join(str(message).splitlines()) + "\n"
+    return _python_format_warning(message, category, filename, lineno, line)
+
+
+if warnings.formatwarning.__module__ != __name__:  # the one in place (Python's), kept once
+    _python_format_warning = warnings.formatwarning  # even if this module is reloaded
+warnings.formatwarning = _format_warning
+
+
 @dataclass
 class Video:
     path: str          # absolute or root-relative file path

@@ -20,11 +20,10 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
-import torch.distributed as dist
+import torch.distributed
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
@@ -32,74 +31,14 @@ import clips
 import data
 from cascade import (S, Distiller, cascade_models, freeze, link_phase_shares, lr_at,
                      phase_at, phase_span, phase_starts)
-from config import Args, parse_args, run_key
+from config import parse_args, run_key, settings
 from models import (build_model, check_pretrained, count_flops, count_params, cpu_latency,
                     load_pretrained, read_torch_file)
 from pseudolabel import format_report, predict_videos, refresh
+from run import (all_sum, mid_link, read_resume_state, resume_state, save_atomic, save_checkpoint,
+                 set_up, stop_if_not_finite, world_info)
 from synthetic import MOTIONS, TWIN_SCALE, ensure_synthetic, read_params
 from video import cache_frames
-
-
-# -----------------------------------------------------------------------------
-# The run: where it runs and where it writes. Without torchrun, world = 1.
-
-@dataclass
-class Run:
-    """What every part of main shares: the arguments, the processes, the clock and the log."""
-    a: Args
-    device: torch.device
-    rank: int = 0              # this process, 0 .. world - 1
-    world: int = 1             # processes of the run (torchrun's WORLD_SIZE)
-    t_start: float = 0.0       # time.time() when this process started
-    wall_before: float = 0.0   # seconds spent by the interrupted process(es) of this run (--resume)
-
-    @property
-    def main_proc(self):
-        return self.rank == 0  # the one process that prints and writes files
-
-    def file(self, name):
-        return os.path.join(self.a.out, name)
-
-    def wall(self):
-        """Seconds this run has taken so far, its interrupted processes included."""
-        return self.wall_before + time.time() - self.t_start
-
-    def log(self, event, text=None, **values):
-        """A readable line on stdout and the same facts as one JSON line in metrics.jsonl."""
-        if self.main_proc:
-            if text:
-                print(text, flush=True)
-            with open(self.file("metrics.jsonl"), "a") as f:  # line by line: a kill loses nothing
-                f.write(json.dumps(dict(event=event, time=round(time.time() - self.t_start, 2),
-                                        **values)) + "\n")
-
-
-def world_info():
-    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
-
-
-def all_sum(t):
-    """Sum a tensor over processes (each fills its own rows, zeros elsewhere)."""
-    if dist.is_initialized():
-        dist.all_reduce(t)
-    return t
-
-
-def set_up(a, t_start):
-    """The device, the processes of a torchrun launch and the run folder -> Run."""
-    rank, world = world_info()
-    if a.device == "auto":
-        a.device = "cuda" if torch.cuda.is_available() else "cpu"
-    if world > 1:
-        dist.init_process_group("nccl" if a.device == "cuda" else "gloo")
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
-    device = torch.device(a.device, int(os.environ.get("LOCAL_RANK", 0))) \
-        if a.device == "cuda" else torch.device("cpu")
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
-        torch.backends.cudnn.benchmark = True
-    os.makedirs(a.out, exist_ok=True)
-    return Run(a, device, rank, world, t_start)
 
 
 # -----------------------------------------------------------------------------
@@ -210,50 +149,6 @@ def weak_split(run, train_videos, num_classes):
     return split
 
 
-# -----------------------------------------------------------------------------
-# Resume state: a plain dict, saved atomically after every epoch and after every link
-
-RESUME_KEYS = {"link", "epoch", "finished", "results", "pl_reports", "wall", "config", "distiller",
-               "optimizer", "pseudo"}  # see resume_state
-
-
-def resume_state(run, archs, saved):
-    """The resume state: a fresh one, or `saved`, read_resume_state's of the run folder's
-    checkpoint (--resume), once its configuration is checked against this run's.
-
-    Its keys, the format of checkpoint.pt (a checkpoint of an earlier run resumes as long as
-    these keys keep their meaning):
-      link        model of the cascade in training, 0-based; num_models once all are finished
-      epoch       epochs of that model finished (0 at the start of a link)
-      finished    state_dicts of the finished models 0 .. link - 1, in cascade order
-      results     evaluate()'s dict of every finished model, in cascade order
-      pl_reports  the report of every pseudo-label refresh (Sec. 5), with the link it was for
-      wall        seconds the run has taken so far, over all its processes
-      config      asdict(Args) of the run; --resume refuses a different one (see `ignore`)
-      distiller   Distiller.state_dict() of the link in training (student, connectors,
-                  balancer); None between links
-      optimizer   that link's optimizer.state_dict(); None between links
-      pseudo      the pseudo-labels that link trains with (pseudolabel.refresh's dict:
-                  targets, weights, keep, labels, report); None between links
-    """
-    a = run.a
-    state = dict(link=0, epoch=0, finished=[], results=[], pl_reports=[], wall=0.0,
-                 config=asdict(a), distiller=None, optimizer=None, pseudo=None)
-    if saved is None:
-        return state
-    state = saved
-    ignore = {"resume", "workers", "device", "log_every", "out"}  # a run folder may move
-    diff = {k: (v, getattr(a, k)) for k, v in state["config"].items()
-            if k not in ignore and getattr(a, k, None) != v}
-    if diff:
-        sys.exit("error: --resume with a configuration that differs from the saved one "
-                 "(saved, given): " + ", ".join(f"{k}: {v[0]!r} vs {v[1]!r}"
-                                                for k, v in diff.items()))
-    run.log("resume", f"resuming {a.out}: model {state['link'] + 1}/{len(archs)}, "
-            f"after epoch {state['epoch']}")
-    return state
-
-
 def check_teacher_weights(a, archs):
     """Every --teacher-weights file fits the model of the cascade it is for (models.
     check_pretrained: shapes only, no model built); one error line if not."""
@@ -265,50 +160,6 @@ def check_teacher_weights(a, archs):
             sys.exit(f"error: --teacher-weights: {e}; pass weights of {arch} (torchvision's "
                      f"Kinetics-400 .pth of its kind, or a run's model<j>_{arch}.pt), or change "
                      "--cascade to the file's architecture")
-
-
-def read_resume_state(path, archs):
-    """checkpoint.pt -> the resume state, read with weights_only=True: tensors and plain values
-    only, so that a run folder from elsewhere cannot run code when resumed. A damaged file, or
-    one that is not a resume state, stops the run with one line that names it and says what
-    still holds: the finished models model<j>_<arch>.pt (each written whole, by rename)."""
-    try:
-        state = read_torch_file(path)
-        if not isinstance(state, dict) or set(state) != RESUME_KEYS:
-            raise ValueError(f"{path} is not a resume state of train.py (keys "
-                             f"{sorted(state) if isinstance(state, dict) else type(state).__name__}"
-                             f", expected {sorted(RESUME_KEYS)})")
-    except ValueError as e:
-        folder = os.path.dirname(path)
-        done = []  # the finished models, cascade order, up to the first one missing
-        for j, arch in enumerate(archs):
-            if not os.path.isfile(os.path.join(folder, f"model{j}_{arch}.pt")):
-                break
-            done.append(os.path.join(folder, f"model{j}_{arch}.pt"))
-        keep = (f"its {len(done)} finished model(s) are intact: start a new run from them with "
-                f"--teacher-weights {','.join(done)} --split {os.path.join(folder, 'split.json')} "
-                "--out <a new folder>, or " if done else "")
-        sys.exit(f"error: {e}; cannot resume: {keep}delete {path} and run without --resume to "
-                 "start again")
-    return state
-
-
-def mid_link(state, link):
-    """Whether the resume state holds link `link` part-trained (killed between two epochs)."""
-    return state["link"] == link and state["distiller"] is not None
-
-
-def save_checkpoint(run, state, **changes):
-    """Update the resume state (see resume_state) and write it to checkpoint.pt."""
-    state.update(changes, config=asdict(run.a), wall=run.wall())
-    if run.main_proc:
-        save_atomic(state, run.file("checkpoint.pt"))
-
-
-def save_atomic(obj, path):
-    """torch.save to a temporary file, then rename: a kill never leaves a half-written file."""
-    torch.save(obj, path + ".tmp")
-    os.replace(path + ".tmp", path)
 
 
 def restore(arch, num_classes, state_dict, device):
@@ -327,8 +178,7 @@ def evaluate(model, videos, a, device, num_classes, rank, world, cache=None):
     eval_clips x eval_crops views, top-1 and top-5), per-class accuracy and confusion matrix."""
     model.eval()
     ds = clips.EvalVideos(videos, a.clip_len, a.frame_stride, a.resize, a.crop_size, a.eval_clips,
-                          a.eval_crops, centre_view=True, cache=cache,
-                          uint8=True)  # one pass, both accuracies
+                          a.eval_crops, centre_view=True, cache=cache)  # one pass, both accuracies
     V = a.eval_clips * a.eval_crops + 1  # views per video, the centre clip last
     loader = DataLoader(ds, batch_size=max(1, a.batch_size // V), num_workers=a.workers,
                         sampler=list(range(rank, len(videos), world)),
@@ -394,7 +244,7 @@ def pseudo_labels(run, finished, train_videos, given, true_labels, num_classes, 
     (targets q (N, K), weights c (N,), keep (N,), labels (N,), report)."""
     a, N = run.a, len(train_videos)
     views = clips.EvalVideos(train_videos, a.clip_len, a.frame_stride, a.resize, a.crop_size,
-                             a.pl_clips, 1, flips=True, cache=cache, uint8=True)  # Sec. 5 step 1
+                             a.pl_clips, 1, flips=True, cache=cache)  # Sec. 5 step 1
     loader = DataLoader(views, batch_size=max(1, a.batch_size // (2 * a.pl_clips)),
                         num_workers=a.workers, sampler=list(range(run.rank, N, run.world)),
                         pin_memory=run.device.type == "cuda")
@@ -422,26 +272,6 @@ def evaluates_after(epoch, epochs, steps, starts, eval_every):
     has not trained yet: its accuracy would be chance, so evaluation waits for phase S + 1."""
     head_trained = phase_at((epoch + 1) * steps - 1, starts) > S
     return head_trained and (epoch + 1) % eval_every == 0 or epoch + 1 == epochs
-
-
-def stop_if_not_finite(run, first_bad, terms, name, epoch):
-    """Stop the run with nan_stop_message if a step of this epoch had a non-finite loss;
-    `first_bad` is that step on the device (-1: none), `terms` the latest step's loss terms."""
-    bad_step = int(first_bad)  # waits for the device: once per progress line, not per step
-    if bad_step >= 0:
-        sys.exit(nan_stop_message(terms, f"{name}, epoch {epoch + 1}, step {bad_step + 1}",
-                                  run.file("checkpoint.pt"), run.a.amp))
-
-
-def nan_stop_message(terms, where, ckpt_path, amp):
-    """The one-line stop for a non-finite loss: which term, where, what is safe, what to try.
-    `terms`: the loss terms of a step at or after `where` (the first non-finite one named)."""
-    bad = next((k for k, v in terms.items() if not torch.isfinite(v)), "loss")
-    cause = ("--amp is on: bf16 autocast is the likely cause (a value past bf16's range or "
-             "precision); rerun without --amp to check, then try a lower --lr" if amp else
-             "try a lower --lr")
-    return (f"error: loss term '{bad}' is {terms[bad].item()} at {where}; stopped. The last good "
-            f"checkpoint ({ckpt_path}, if any) is intact. {cause[0].upper()}{cause[1:]}.")
 
 
 def task_chance(batch, num_classes):
@@ -555,7 +385,7 @@ def train_link(run, link, student, teacher, pl, epochs, train_set, test_videos, 
             batch = dict(labels=pl_dev["labels"][idx], pl_targets=pl_dev["targets"][idx],
                          pl_weights=pl_dev["weights"][idx], pl_keep=pl_dev["keep"][idx])
             with torch.autocast(device.type, torch.bfloat16, enabled=a.amp):
-                terms = model(x, batch, phase, (step + 1) / total)  # progress: DKD, --kd-anneal
+                terms = model(x, batch, phase, (step + 1) / total)  # progress: DKD's warm-up
             # the first step of the epoch with a non-finite loss, kept on the device and read
             # at the next progress line (always at the epoch's last step, so before its checkpoint
             # is written): reading the loss at every step would make the host wait for the GPU.
@@ -664,8 +494,7 @@ def main(argv=None):
     true_labels = torch.tensor([v.label for v in train_videos])  # for reports only
     train_set = clips.TrainClips(train_videos, split["given_labels"], a.clip_len, a.frame_stride,
                                  a.resize, a.crop_size, flip=True, seed=a.seed, cache=cache,
-                                 uint8=True,  # uint8 clips: clips.to_model_input on the device
-                                 repeat=a.repeat_clips)
+                                 repeat=a.repeat_clips)  # uint8 clips: to_model_input on the device
     roles = roles_of(archs)
     names = [f"{role} {arch}" for role, arch in zip(roles, archs)]  # for the log
     weights = a.weight_files()
@@ -673,7 +502,7 @@ def main(argv=None):
             f"labelled, {len(split['unlabelled'])} unlabelled, {len(split['noisy'])} noisy), "
             f"{len(test_videos)} test videos, {K} classes | method {a.method} | cascade "
             f"{' -> '.join(archs)} | device {run.device}"
-            + (f" x {run.world}" if run.world > 1 else ""), config=asdict(a))
+            + (f" x {run.world}" if run.world > 1 else ""), config=settings(a))
     if cache:
         run.log("cache", f"{len(cache)} videos decoded into memory "
                 f"({sum(f.numel() for f in cache.values()) / 2 ** 20:.0f} MiB)", videos=len(cache))
@@ -716,8 +545,8 @@ def main(argv=None):
     # ------------------------------------------------------------------ summary
     if run.main_proc:
         summarise(run, roles, archs, finished, state, classes)
-    if dist.is_initialized():
-        dist.destroy_process_group()
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
 
 
 if __name__ == "__main__":

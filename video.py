@@ -110,11 +110,11 @@ def scaled_size(width, height, short_side):
     return max(short_side, round(width * scale)), max(short_side, round(height * scale))
 
 
-def read_frames(path, indices, threads=None, table=None, size=None, scaler="torch"):
+def read_frames(path, indices, threads=None, table=None, size=None):
     """Frames `indices` of the full sequential decode (0-based, any order, repeats allowed)
     -> uint8 (N, H, W, 3). Indices past the last frame give the last frame. With `size`
-    (width, height), the frames are resized to it on uint8 (see _scaled; `scaler` "ffmpeg" is
-    the slower way of before, kept for experiments/benchmark.py): far cheaper than resizing float tensors.
+    (width, height), the frames are resized to it on uint8 (see _scaled): far cheaper than
+    resizing float tensors.
 
     With the video's FrameTable (from probe_video) and timestamps that allow it, decoding starts
     at the keyframe before the first wanted frame and stops at the last one, so a clip costs about
@@ -130,27 +130,17 @@ def read_frames(path, indices, threads=None, table=None, size=None, scaler="torc
     if table is not None and table.seekable and table.start_for(first) > 0:
         container, stream = _open(path, threads)
         with container:
-            frames = _decode_after_seek(container, stream, table, first, last, set(want),
-                                        _rgb(size, scaler))
+            frames = _decode_after_seek(container, stream, table, first, last, set(want))
     if frames is None:
         container, stream = _open(path, threads)  # a fresh file: a failed seek leaves no trace
         with container:
-            frames = _decode_from_start(container, stream, last, set(want), _rgb(size, scaler))
+            frames = _decode_from_start(container, stream, last, set(want))
     if not frames:
         raise ValueError(f"{path}: no frame decoded in [{first}, {last}]")
-    if size is not None and scaler == "torch":
+    if size is not None:
         frames = _scaled(frames, size)
     end = max(frames)  # without a table: reached only when the file ended before `last`
     return torch.from_numpy(np.stack([frames[min(i, end)] for i in want]))  # (N, H, W, 3) uint8
-
-
-def _rgb(size, scaler):
-    """frame -> uint8 (H, W, 3) RGB: at the frame's own size, or with `scaler` "ffmpeg" resized
-    to `size` (width, height) by FFmpeg's scaler while converting (see _scaled)."""
-    if size is None or scaler == "torch":  # (torch scales after decoding, in _scaled)
-        return lambda frame: frame.to_ndarray(format="rgb24")
-    assert scaler == "ffmpeg", scaler
-    return lambda frame: frame.to_ndarray(format="rgb24", width=size[0], height=size[1])
 
 
 def resize(x, width, height):
@@ -163,10 +153,9 @@ def resize(x, width, height):
 
 def _scaled(frames, size):
     """{index: uint8 (H, W, 3)} -> the same frames resized to `size` (width, height) on uint8,
-    all frames of a clip at once. FFmpeg's scaler converting to RGB and scaling in one go
-    (read_frames' scaler="ffmpeg": bilinear, its filter widened when it shrinks; what this
-    project did before) costs more per frame than converting at the frame's own size and then
-    this (experiments/benchmark.py data; README, "Loading and GPU").
+    all frames of a clip at once. Converting to RGB at the frame's own size and then resizing
+    with torch costs less CPU per frame than having FFmpeg resize while it converts (README,
+    "Loading and GPU").
     """
     keys = list(frames)
     same = len({frames[k].shape for k in keys}) == 1
@@ -179,7 +168,7 @@ def _scaled(frames, size):
     return out
 
 
-def _decode_after_seek(container, stream, table, first, last, wanted, rgb):
+def _decode_after_seek(container, stream, table, first, last, wanted):
     """Frames by index after a seek to the keyframe before `first`, or None if any decoded frame
     is not the one the table expects at that place."""
     container.seek(int(table.pts[table.start_for(first)]), stream=stream, backward=True,
@@ -197,22 +186,22 @@ def _decode_after_seek(container, stream, table, first, last, wanted, rgb):
             if index >= len(table.pts) or frame.pts != table.pts[index]:
                 return None
         if index in wanted:
-            frames[index] = rgb(frame)  # (H, W, 3) uint8
+            frames[index] = frame.to_ndarray(format="rgb24")  # (H, W, 3) uint8
         if index >= last:
             return frames
     return None  # the file ended before `last`: not what the full decode saw
 
 
-def _decode_from_start(container, stream, last, wanted, rgb):
+def _decode_from_start(container, stream, last, wanted):
     frames, index, frame = {}, -1, None
     for index, frame in enumerate(container.decode(stream)):
         if index in wanted:
-            frames[index] = rgb(frame)
+            frames[index] = frame.to_ndarray(format="rgb24")
         if index >= last:
             break
     else:  # the video ended first: its last frame stands for the indices past the end
         if frame is not None and index not in frames:
-            frames[index] = rgb(frame)
+            frames[index] = frame.to_ndarray(format="rgb24")
     return frames
 
 
@@ -311,13 +300,12 @@ def cache_frames(videos, max_bytes, workers=2, short_side=None):
     return {v.path: f for v, f in zip(videos, frames) if f is not None}
 
 
-def get_frames(v, indices, cache=None, short_side=None, scaler="torch"):
+def get_frames(v, indices, cache=None, short_side=None):
     """Frames `indices` of video v, from `cache` (see cache_frames, made with the same
-    `short_side`) when it holds v; scaled to `short_side` when given (`scaler`: read_frames')."""
+    `short_side`) when it holds v; scaled to `short_side` when given."""
     frames = cache.get(v.path) if cache else None
     if frames is None:
-        return read_frames(v.path, indices, table=v.table, size=decode_size(v, short_side),
-                           scaler=scaler)
+        return read_frames(v.path, indices, table=v.table, size=decode_size(v, short_side))
     width, height = decode_size(v, short_side) or (v.width, v.height)
     assert frames.shape[1:3] == (height, width), "the cache was made with another short_side"
     # the same frames as read_frames: indices past the end give the last frame

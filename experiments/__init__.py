@@ -8,6 +8,7 @@ repository's root as `python -m experiments.<module>`. The method itself is the 
     rehearsal  train.py's real-data path on a generated HMDB51-sized tree, timed per link
     lottery    python train.py under seeds x thread counts x kernels: the spread of a result
     tables     the report's Markdown tables and paired 95% intervals (used by plots)
+    cost       what training costs: `benchmark speed` and `benchmark frames`
     regimes    the simulated regimes of the grids: data, recipe, budget
 """
 import json

@@ -221,20 +221,25 @@ def _bars(ax, labels, values, fmt, **kwargs):
 
 
 def _item_stages(ax, data):
-    """One stacked bar per hand-over: CPU ms of each stage of an AVI training item."""
+    """One stacked bar per hand-over: CPU ms of each stage of an AVI training item. data.json
+    made before the float hand-over was removed (f456245) holds a float and a uint8 bar."""
     ms = data["stage_ms"]
     scale = data["decode_ms"]["avi"] - data["source_ms"]["avi"]
-    parts = {  # segment: (float hand-over, uint8 hand-over), ms per clip
-        "decode (RGB, source size)": (data["source_ms"]["avi"],) * 2,
-        "scale to short side": (scale, scale),
-        "crop + flip": (ms["crop + flip"],) * 2,
-        "to floats + normalise / layout": (
-            ms["float hand-over: to floats in [0, 1]"] + ms["float hand-over: normalisation"],
-            ms["uint8 hand-over: the (3, T, S, S) layout"]),
-        "collate, receive, pin": tuple(ms[f"collation, {k}"] + ms[f"receiving a batch, {k}"]
-                                       + ms.get(f"pinning a batch, {k}", 0)
-                                       for k in ("float", "uint8"))}
-    labels, left = ["float hand-over", "uint8 hand-over (train.py)"], np.zeros(2)
+    if "uint8 hand-over: the (3, T, S, S) layout" in ms:  # both hand-overs, (float, uint8)
+        labels = ["float hand-over", "uint8 hand-over (train.py)"]
+        layout = (ms["float hand-over: to floats in [0, 1]"]
+                  + ms["float hand-over: normalisation"],
+                  ms["uint8 hand-over: the (3, T, S, S) layout"])
+        batch = tuple(ms[f"collation, {k}"] + ms[f"receiving a batch, {k}"]
+                      + ms.get(f"pinning a batch, {k}", 0) for k in ("float", "uint8"))
+    else:  # the uint8 hand-over alone
+        labels, layout = ["uint8 hand-over (train.py)"], (ms["the (3, T, S, S) layout"],)
+        batch = (ms["collation"] + ms["receiving a batch"] + ms.get("pinning a batch", 0),)
+    n = len(labels)
+    parts = {"decode (RGB, source size)": (data["source_ms"]["avi"],) * n,
+             "scale to short side": (scale,) * n, "crop + flip": (ms["crop + flip"],) * n,
+             "to floats + normalise / layout": layout, "collate, receive, pin": batch}
+    left = np.zeros(n)
     for k, (name, widths) in enumerate(parts.items()):
         ax.barh(labels[::-1], widths[::-1], left=left[::-1], label=name, color=f"C{k}")
         left += widths

@@ -47,30 +47,29 @@ def test_throughput_on_cuda_without_a_gpu_is_one_error_line(capsys):
     assert str(e.value).startswith("error: --device cuda") and "\n" not in str(e.value)
 
 
-def test_throughput_benchmark_reports_loader_step_and_both_for_each_hand_over_on_the_cpu(tmp_path):
+def test_throughput_benchmark_reports_loader_step_and_both_for_each_kind_of_video_on_the_cpu(
+        tmp_path):
     out = run_benchmark(tmp_path, "throughput", "--workers", "1", "--batch", "2", "--steps", "2",
                         "--warmup", "1", "--clip-len", "4", "--resize", "36", "--crop", "32",
                         "--videos", "2", "--frames", "30", "--device", "cpu", "--compile")
     with open(tmp_path / "experiments" / "results" / "throughput.json") as f:
         result = json.load(f)
     names = [r["what"] for r in result["rows"]]
-    loaders = [f"{what}, {kind}{handover}" for kind in ("AVI originals", "prepared copy")
-               for handover in ("", ", uint8 hand-over") for what in ("loader", "both")]
-    before = [f"{what}, {benchmark.BEFORE}" for what in ("loader", "both")]  # the old path
-    assert names == ["step", "step, uint8 input", "step, channels_last_3d",
-                     "step, teacher compiled (torch.compile)"] + loaders + before
+    kinds = ("AVI originals", "prepared copy")
+    loaders = [f"{what}, {kind}" for kind in kinds for what in ("loader", "both")]
+    assert names == ["step", "step, channels_last_3d",
+                     "step, teacher compiled (torch.compile)"] + loaders
     speed = dict(zip(names, (r["clips_per_s"] for r in result["rows"])))
-    assert result["both_share"] == pytest.approx({
-        "train.py": speed["both, AVI originals, uint8 hand-over"] / speed["step, uint8 input"],
-        "before": speed[before[1]] / speed["step"]})
-    assert "Loader and step together, AVI originals: " in out
+    assert result["both_share"] == pytest.approx(
+        {kind: speed[f"both, {kind}"] / speed["step"] for kind in kinds})
+    assert "Loader and step together, as a share of the step alone: " in out
     # the levers: the same models (seed 0), so the logits agree to float32 rounding on the CPU
     levers = [r for r in result["rows"] if "logit_rel_diff" in r]
     assert len(levers) == 2 and all(0 <= r["logit_rel_diff"] < 1e-4 for r in levers), levers
     assert "| step, channels_last_3d | " in out and "| lever | clips / s |" in out
     assert all(r["clips_per_s"] > 0 for r in result["rows"])
     assert result["device"].startswith("CPU") and not result["amp"]
-    assert out.count("-bound (the loader gives") == 4  # a verdict per kind of video, hand-over
+    assert out.count("-bound (the loader gives") == 2  # a verdict per kind of video
     # the arithmetic: TFLOP/s of every row with a step, from the models' multiply-adds
     assert result["gflop_per_clip_step"] == pytest.approx(
         2 * (result["gmacs"]["teacher"] + 3 * result["gmacs"]["student"]))
@@ -95,35 +94,26 @@ def test_data_benchmark_times_every_loader(tmp_path):
         result = json.load(f)
     loaders = {r["loader"] for r in result["rows"]}
     for kind in ("avi", "mp4"):
-        assert {f"{kind}: video.py", f"{kind}: decode all + slice",
-                f"{kind}: decode only"} <= loaders
+        assert {f"{kind}: video.py", f"{kind}: video.py, resize as floats",
+                f"{kind}: decode all + slice", f"{kind}: decode only",
+                f"{kind}: decode at the source size"} <= loaders
     assert {"prepared: video.py", "prepared: decode only"} <= loaders
-    # the float hand-over of before ("video.py") beside the uint8 one, on every kind of video
-    assert {f"{kind}: video.py, uint8 hand-over" for kind in ("avi", "mp4", "prepared")} <= loaders
     assert all(r["clips_per_cpu_s"] > 0 and r["clips_per_wall_s"] > 0 for r in result["rows"])
     assert result["prepared_gain"] > 0 and result["prepared_cpu_s_per_video"] > 0
-    assert set(result["uint8_gain"]) == {"avi", "mp4", "prepared"}
-    assert all(g > 0 for g in result["uint8_gain"].values())
     # train.py's data set with --repeat-clips 1, 2, 4, and the gain of R clips per decode
-    assert {f"{kind}: TrainClips, uint8, R = {R}" for kind in ("avi", "mp4", "prepared")
+    assert {f"{kind}: TrainClips, R = {R}" for kind in ("avi", "mp4", "prepared")
             for R in (1, 2, 4)} <= loaders
     assert {k: sorted(v) for k, v in result["repeat_gain"].items()} == {
         k: ["2", "4"] for k in ("avi", "mp4", "prepared")}
-    # where a training item's CPU time goes: each stage timed alone, and each hand-over's item
-    # the sum of the stages on its path that run on CPU cores (written out here by hand)
+    # where a training item's CPU time goes: each stage timed alone, and the item the sum of
+    # decoding and the stages that run on CPU cores (written out here by hand)
     stage = result["stage_ms"]
     assert all(t > 0 for t in stage.values()) and all(
         t > 0 for t in result["decode_ms"].values())
-    on_path = {"float": ["crop + flip", "float hand-over: to floats in [0, 1]",
-                         "float hand-over: normalisation", "collation, float",
-                         "receiving a batch, float"],
-               "uint8": ["crop + flip", "uint8 hand-over: the (3, T, S, S) layout",
-                         "collation, uint8", "receiving a batch, uint8"]}
+    on_cores = ["crop + flip", "the (3, T, S, S) layout", "collation", "receiving a batch"]
     if torch.cuda.is_available():  # the pinned copy of a batch, in the training process
-        for path, names in on_path.items():
-            names.append(f"pinning a batch, {path}")
-    assert set(stage) == {s for names in on_path.values() for s in names} | {"to_model_input"}
+        on_cores.append("pinning a batch")
+    assert set(stage) == set(on_cores) | {"to_model_input"}  # to_model_input: on the device
     for kind in ("avi", "mp4", "prepared"):
-        for path, names in on_path.items():
-            assert result["item_ms"][kind][path] == pytest.approx(
-                result["decode_ms"][kind] + sum(stage[s] for s in names))
+        assert result["item_ms"][kind] == pytest.approx(
+            result["decode_ms"][kind] + sum(stage[s] for s in on_cores))

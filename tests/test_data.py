@@ -81,8 +81,8 @@ def frame_indices(frames):
 
 
 def clip_frame_indices(clip):
-    """Normalised clip (3, T, S, S) holding whole frames -> the frame index shown by each."""
-    x = clip.double().numpy() * STD + MEAN  # back to [0, 1]
+    """uint8 clip (3, T, S, S) holding whole frames -> the frame index shown by each."""
+    x = clip.double().numpy() / 255  # in [0, 1]
     return [band_index(x[:, t].mean(0)) for t in range(x.shape[1])]
 
 
@@ -452,7 +452,7 @@ def test_train_clips_hold_consecutive_strided_frames(index_videos):
         for epoch in range(6):
             ds.set_epoch(epoch)
             clip, label, index, labelled = ds[i]
-            assert clip.dtype == torch.float32 and clip.shape == (3, 8, 64, 64)
+            assert clip.dtype == torch.uint8 and clip.shape == (3, 8, 64, 64)
             assert (label, index, bool(labelled)) == (i, i, True)
             got = clip_frame_indices(clip)
             assert got == ref_clip(v.num_frames, 8, 2, got[0])  # strided; looped if short
@@ -564,8 +564,7 @@ def test_frame_cache_gives_exactly_the_frames_of_read_frames(index_videos, short
 def test_scaling_while_decoding_matches_resizing_the_decoded_frames(tmp_path):
     """read_frames(size=...) against torch's antialiased bilinear resize of the full frames as
     floats (clips._resized, the definition): within a level everywhere, borders included, on
-    noise, shrinking and enlarging. FFmpeg's scaler (scaler="ffmpeg", kept for benchmark.py) is
-    another filter: the same picture on a smooth image, up to filter details."""
+    noise, shrinking and enlarging."""
     noise = np.random.default_rng(3).integers(0, 256, (4, 96, 128, 3), np.uint8)
     write_video(tmp_path / "noise.avi", noise, "mpeg4", options={"qscale": "2"})
     idx = [0, 2, 3]
@@ -576,19 +575,7 @@ def test_scaling_while_decoding_matches_resizing_the_decoded_frames(tmp_path):
         want = clips._resized(full, side) * 255  # float levels
         assert got.dtype == torch.uint8 and got.shape == want.shape == (3, size[1], size[0], 3)
         assert (got.float() - want).abs().max() <= 1 + 1e-3, side
-
-    y, x = np.mgrid[0:96, 0:128]
-    smooth = np.stack([x * 2, y * 2, (x + y)], -1).clip(0, 255)  # (96, 128, 3) gradients
-    frames = np.stack([np.roll(smooth, 3 * t, axis=1) for t in range(6)]).astype(np.uint8)
-    path = tmp_path / "smooth.avi"
-    write_video(path, frames, "mpeg4", options={"qscale": "2"})
-    assert video.scaled_size(128, 96, 48) == (64, 48) and video.scaled_size(96, 128, 48) == (48, 64)
-    scaled = video.read_frames(str(path), idx, size=(64, 48),
-                               scaler="ffmpeg").float() / 255  # (3, 48, 64, 3)
-    reference = clips._resized(video.read_frames(str(path), idx), 48)  # float, [0, 1]
-    assert scaled.shape == reference.shape == (3, 48, 64, 3)
-    inner = (slice(None), slice(2, -2), slice(2, -2))  # borders: edge handling differs
-    assert (scaled - reference)[inner].abs().mean() < 2 / 255
+    assert video.scaled_size(96, 128, 48) == (48, 64)  # portrait: the width is the short side
 
 
 def test_scaling_frames_of_two_sizes_scales_each_to_the_asked_size():
@@ -765,8 +752,8 @@ def position_frames(T, H, W):
 
 
 def positions(view):
-    """Normalised (3, T, S, S) -> (rows, columns) of the source pixels, each (S, S)."""
-    x = np.rint((view.double().numpy() * STD + MEAN) * 255)  # back to 0..255
+    """uint8 view (3, T, S, S) -> (rows, columns) of the source pixels, each (S, S)."""
+    x = view.double().numpy()  # 0..255
     return x[1, 0] / 4, x[0, 0] / 4
 
 
@@ -779,6 +766,7 @@ def test_normalisation_of_a_constant_colour_by_hand():
     want = [(rgb[c] / 255 - mean[c]) / std[c] for c in range(3)]
     out = [clips.train_transform(frames, 32, 28, np.random.default_rng(0)),
            clips.eval_transform(frames, 32, 28, 3)[2]]  # resized, so interpolation is involved too
+    out = [clips.to_model_input(x) for x in out]  # uint8 clips -> the model input
     for x in out:
         assert x.shape == (3, 3, 28, 28) and x.dtype == torch.float32
         for c in range(3):
@@ -810,9 +798,7 @@ def test_train_crop_is_a_window_of_the_frame_and_flip_really_flips():
             flips.append(flipped)
             windows.add((top, left))
             # time stays in order
-            t = np.rint((view[2, :, 0, 0].double().numpy() * STD[2, 0, 0, 0] + MEAN[2, 0, 0, 0])
-                        * 255)
-            assert t.tolist() == [0, 10, 20]
+            assert view[2, :, 0, 0].tolist() == [0, 10, 20]
     assert any(flips) and len(windows) > 4  # random flips and random crop positions
 
 
@@ -831,7 +817,7 @@ def test_eval_crops_lie_along_the_long_side():
         ramp = np.linspace(0, 255, max(H, W)).astype(np.uint8)
         img = np.broadcast_to(ramp[None, :] if axis else ramp[:, None], (H, W))
         frames = torch.from_numpy(np.stack([img] * 3, -1)[None].copy())  # (1, H, W, 3)
-        means = [v.mean().item() for v in clips.eval_transform(frames, 30, 24, 3)]
+        means = [v.double().mean().item() for v in clips.eval_transform(frames, 30, 24, 3)]
         assert means[0] < means[1] < means[2]
 
 
@@ -1046,6 +1032,25 @@ def test_decoding_error_in_training_replaces_the_sample_and_counts(tmp_path):
     with pytest.raises(data.DatasetError), warnings.catch_warnings():
         warnings.simplefilter("ignore", data.DataWarning)
         ds[1]
+
+
+def test_a_data_warning_prints_as_one_line_like_the_errors(tmp_path):
+    """In a process of its own, a video that fails to decode in a DataLoader worker: stderr is
+    one line, 'warning: ' and the message naming the file and what was done."""
+    bad, good = tmp_path / "bad.avi", tmp_path / "good.avi"
+    noise_video(good, n=12)
+    bad.write_bytes(os.urandom(5000))
+    code = ("import clips, data, torch\n"
+            f"videos = [data.Video(p, 0, num_frames=12, width=32, height=32) for p in "
+            f"({str(bad)!r}, {str(good)!r})]\n"
+            "ds = clips.TrainClips(videos, [0, 0], 4, 2, resize=32, crop=24)\n"
+            "items = list(torch.utils.data.DataLoader(ds, batch_size=None, num_workers=1))\n"
+            "assert [i for _, _, i, _ in items] == [1, 1]\n")  # item 0: replaced by video 1
+    r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.startswith("warning: decoding failed, skipped and replaced by the next "
+                               f"video: {bad}: ") and r.stderr.count("\n") == 1, r.stderr
 
 
 # ------------------------------------------------------------------------------- metadata cache
@@ -1322,54 +1327,65 @@ def test_cli_prepare_writes_a_scaled_resumable_copy_and_names_broken_files(tmp_p
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 
+def normalised(x):
+    """uint8 (..., 3, T, S, S) -> (x / 255 - mean_c) / std_c, float32 on the CPU: the model input,
+    written out with torch's own ops and the published Kinetics-400 statistics."""
+    mean, std = torch.tensor(MEAN).float(), torch.tensor(STD).float()  # (3, 1, 1, 1)
+    return (x.cpu().float() / 255 - mean) / std
+
+
 @pytest.mark.parametrize("device", DEVICES)
-def test_uint8_hand_over_then_to_model_input_is_bit_identical_to_the_float_clips(device):
-    """Workers hand over uint8 clips and clips.to_model_input makes the model input where the
-    model runs: bit for bit (torch.equal) the float clips of the float transforms, for training
-    clips (the same rng: the same crops and flips) and for evaluation views (1 and 3 crops)."""
+def test_transforms_hand_over_the_crops_uint8_pixels_and_to_model_input_normalises_them(device):
+    """Workers hand over uint8 clips, the crop's own pixels; clips.to_model_input makes the model
+    input where the model runs: bit for bit (torch.equal) the normalisation written out here, for
+    training clips (every random crop, flipped or not), evaluation views (1 and 3 crops) and
+    every one of the 256 levels in every channel."""
     frames = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (4, 40, 56, 3), np.uint8))
+    window = lambda t, l: frames[:, t:t + 32, l:l + 32].permute(3, 0, 1, 2)  # noqa: E731
+    windows = [w for t in range(40 - 32 + 1) for l in range(56 - 32 + 1)  # every crop, and its
+               for w in (window(t, l), window(t, l).flip(-1))]  # flip: (3, T, 32, 32) uint8
     to_input = lambda x: clips.to_model_input(x.to(device)).cpu()  # noqa: E731
     for seed in range(8):  # random crop positions, flipped or not
-        want = clips.train_transform(frames, 40, 32, np.random.default_rng(seed))
-        got = clips.train_transform(frames, 40, 32, np.random.default_rng(seed), uint8=True)
+        got = clips.train_transform(frames, 40, 32, np.random.default_rng(seed))
         assert got.dtype == torch.uint8 and got.shape == (3, 4, 32, 32)
-        assert torch.equal(to_input(got), want)
-    for crops in (1, 3):
-        want = clips.eval_transform(frames, 40, 32, crops)
-        got = clips.eval_transform(frames, 40, 32, crops, uint8=True)
+        assert any(torch.equal(got, w) for w in windows)
+        assert torch.equal(to_input(got), normalised(got))
+    for crops, offsets in ((1, [(4, 12)]), (3, [(4, 0), (4, 12), (4, 24)])):  # along the width
+        got = clips.eval_transform(frames, 40, 32, crops)
         assert got.dtype == torch.uint8 and got.shape == (crops, 3, 4, 32, 32)
-        assert torch.equal(to_input(got), want)
-    # every one of the 256 levels in every channel, against _normalise's own formula
+        assert torch.equal(got, torch.stack([window(t, l) for t, l in offsets]))
+        assert torch.equal(to_input(got), normalised(got))
     levels = torch.arange(256, dtype=torch.uint8).view(1, 16, 16, 1).expand(2, 16, 16, 3)
-    got = clips.eval_transform(levels, 16, 16, uint8=True)  # (1, 3, 2, 16, 16)
-    assert torch.equal(to_input(got), clips.eval_transform(levels, 16, 16))
-    mean, std = torch.tensor(MEAN).float(), torch.tensor(STD).float()
-    assert torch.equal(to_input(got)[0], (got[0].float() / 255 - mean) / std)
+    got = clips.eval_transform(levels, 16, 16)  # (1, 3, 2, 16, 16)
+    assert torch.equal(got[0], levels.permute(3, 0, 1, 2))
+    assert torch.equal(to_input(got), normalised(got))
 
 
-def test_uint8_data_sets_give_the_float_clips_after_to_model_input(index_videos):
-    """TrainClips and EvalVideos with uint8=True, batched by a DataLoader as train.py does, then
-    to_model_input: the batches of uint8=False, bit for bit, with 4x fewer bytes handed over."""
+def test_data_sets_hand_over_uint8_batches_that_to_model_input_normalises(index_videos):
+    """TrainClips and EvalVideos batched by a DataLoader as train.py does: uint8 batches (4x fewer
+    bytes than float32) holding each item's clip; to_model_input of a batch is the normalisation
+    written out here, bit for bit."""
     videos = index_video_list(index_videos)
     kwargs = dict(clip_len=4, frame_stride=3, resize=48, crop=40)
-    train = [clips.TrainClips(videos, [0, 1, 2], seed=7, uint8=u, **kwargs) for u in (False, True)]
-    for ds in train:
-        ds.set_epoch(3)
-    evals = [clips.EvalVideos(videos, num_clips=3, num_crops=3, flips=True, centre_view=True,
-                              uint8=u, **kwargs) for u in (False, True)]
-    for pair in (train, evals):  # (float data set, uint8 data set)
-        (want, *_), (got, *_) = (next(iter(DataLoader(ds, batch_size=3))) for ds in pair)
-        assert got.dtype == torch.uint8 and got.shape == want.shape  # (B, [V,] 3, T, S, S)
-        assert got.element_size() * 4 == want.element_size()
-        assert torch.equal(clips.to_model_input(got), want)
+    train = clips.TrainClips(videos, [0, 1, 2], seed=7, **kwargs)
+    train.set_epoch(3)
+    evals = clips.EvalVideos(videos, num_clips=3, num_crops=3, flips=True, centre_view=True,
+                             **kwargs)
+    for ds, shape in ((train, (3, 3, 4, 40, 40)), (evals, (3, 3 * 3 * 2 + 1, 3, 4, 40, 40))):
+        got, *_ = next(iter(DataLoader(ds, batch_size=3)))
+        assert got.dtype == torch.uint8 and got.shape == shape  # (B, [V,] 3, T, S, S)
+        assert torch.equal(got, torch.stack([ds[i][0] for i in range(3)]))
+        assert torch.equal(clips.to_model_input(got), normalised(got))
 
 
-def test_uint8_hand_over_of_frames_resized_as_floats_is_rounded_by_half_a_level_at_most():
+def test_frames_resized_as_floats_are_handed_over_rounded_by_half_a_level_at_most():
     """Frames whose short side is not `resize` are scaled as floats (clips._resized); the uint8
-    hand-over rounds them to the nearest level: at most 0.5 / 255 from the float clip, before
-    normalisation (the one case where the uint8 hand-over changes numbers)."""
+    hand-over rounds them to the nearest level: at most 0.5 / 255 from the float resize, which
+    is computed here from video.resize, the project's one resize, and cropped by hand."""
     frames = torch.from_numpy(np.random.default_rng(1).integers(0, 256, (3, 50, 70, 3), np.uint8))
-    want = clips.eval_transform(frames, 36, 32, 3)  # 50 -> 36: a float resize
-    got = clips.to_model_input(clips.eval_transform(frames, 36, 32, 3, uint8=True))
-    error = (got - want).double().abs() * torch.tensor(STD)  # back to [0, 1] units
-    assert 0 < error.max() <= 0.5 / 255 + 1e-6
+    got = clips.eval_transform(frames, 36, 32, 3)  # 50 -> 36: a float resize; (3, 3, T, 32, 32)
+    x = frames.permute(0, 3, 1, 2).double() / 255  # (T, 3, 50, 70) in [0, 1]
+    x = video.resize(x, 50, 36).clamp(0, 1).permute(1, 0, 2, 3)  # (3, T, 36, 50): 70 * 36 / 50
+    want = torch.stack([x[:, :, 2:34, left:left + 32] for left in (0, 9, 18)])  # (3, 3, T, 32, 32)
+    error = (got.double() / 255 - want).abs()  # in [0, 1] units
+    assert got.dtype == torch.uint8 and 0 < error.max() <= 0.5 / 255 + 1e-6
