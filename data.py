@@ -68,7 +68,7 @@ DATASETS = {
     # The same set-up as one cell of regime a's grid (experiments/grid.py: SKD, 20% labels, seed 0, on a set
     # of another seed), 30 epochs per model, the real recipe's budget: at 10 epochs the student
     # was still far from converged, and its accuracy ranged over 46 points with the seed and the
-    # CPU's rounding (experiments/results/README.md, section 21). The student is an R(2+1)D at 1/8.4 of the
+    # CPU's rounding (experiments/results/README.md, section 9). The student is an R(2+1)D at 1/8.4 of the
     # teacher's GFLOPs (the efficiency goal: 1/8 or less).
     "synthetic": dict(num_classes=6, root="data/synthetic", clip_len=4, frame_stride=3, resize=32,
                       crop=28, eval_clips=2, eval_crops=1,

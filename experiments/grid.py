@@ -440,7 +440,7 @@ def main(argv=None):
     grid = argparse.ArgumentParser(add_help=False)  # shared by `accuracy` and `tune`
     grid.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     grid.add_argument("--epochs", type=int, help="per student/assistant (default: the regime's, "
-                      "30 in each; 10: the grid of a and b in the report's sections 2-9)")
+                      "30 in each; 10: the grid of a and b in the report's appendix)")
     grid.add_argument("--teacher-epochs", type=int,
                       help="fine-tuning of the pretrained teacher on D_L (default: --epochs)")
     grid.add_argument("--pretrain-epochs", type=int, default=BENCH["pretrain_epochs"])

@@ -344,7 +344,7 @@ def draw_results(folder):
     rows = paired_rows(folder)
     if rows:
         written.append(fig_paired(plt, rows, os.path.join(folder, "paired.png")))
-    if "a_10epochs" in results:  # report section 9: regime a's 10-epoch grid, with its tuning's
+    if "a_10epochs" in results:  # report section 13: regime a's 10-epoch grid, with its tuning's
         # --cascade checks of SKD's student sizes (not repeated at 30 epochs)
         written.append(fig_efficiency(plt, results["a_10epochs"], load(folder, "tuning_a_10epochs"),
                                       os.path.join(folder, "efficiency.png")))

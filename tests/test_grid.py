@@ -254,7 +254,7 @@ def test_regime_c_trains_with_the_real_data_sets_recipe(tmp_path):
             assert recipe == (synthetic_preset["optimizer"], synthetic_preset["lr"],
                               synthetic_preset["weight_decay"], synthetic_preset["batch_size"])
             assert a.clip_len == synthetic_preset["clip_len"]
-            # the real recipe's 30 epochs (section 17), as `python train.py`'s (section 21)
+            # the real recipe's 30 epochs (report section 5), as `python train.py`'s (section 9)
             assert grid.REGIMES[regime]["epochs"] == hmdb["epochs"] == synthetic_preset["epochs"]
 
 
@@ -342,5 +342,5 @@ def test_a_tuning_at_another_budget_gets_its_own_file():
     assert name("b", grid.REGIMES["b"]["epochs"]) == "tuning_b"
     assert name("c", grid.REGIMES["c"]["epochs"]) == "tuning_c"
     assert name("a", 10) == "tuning_a_10epochs" and name("b", 10) == "tuning_b_10epochs"
-    assert grid.REGIMES["a"]["epochs"] == grid.REGIMES["b"]["epochs"] == 30  # section 17
+    assert grid.REGIMES["a"]["epochs"] == grid.REGIMES["b"]["epochs"] == 30  # report section 5
     assert name("a", 2, quick=True) == "tuning"  # a smoke test keeps the default name
