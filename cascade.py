@@ -162,6 +162,12 @@ for _m in [
     add_method(_m)
 
 
+def staged_link(method, has_teacher, joint=False):
+    """Whether a link trains with the staged schedule of Sec. 3: a staged method, a teacher to
+    distil from, and not the --joint ablation (Distiller, the figures and the rehearsal ask)."""
+    return METHODS[method].staged and has_teacher and not joint
+
+
 def cascade_models(method, archs, no_cascade=False):
     """Which architectures a method trains: all of the cascade for takd/skd (unless --no-cascade),
     otherwise the first (teacher) and the last (student). A one-model list (ce only) is the
@@ -242,7 +248,7 @@ class Distiller(nn.Module):
         self.connectors = (build_connectors(student, teacher, clip_len, crop, crop)
                            if teacher is not None and self.method.connectors else None)
         self.balancer = SubstageBalancer(S, balanced=not cfg.plain_sum)
-        self.staged = self.method.staged and teacher is not None and not cfg.joint
+        self.staged = staged_link(method, teacher is not None, cfg.joint)
         # teacher grids [(C_i, T_i, H_i, W_i)], for the hybrid paths' pooling
         self.teacher_grids = teacher.feature_shapes(clip_len, crop, crop) if teacher else None
 

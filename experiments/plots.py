@@ -42,7 +42,7 @@ def curve_series(events):
     starts)], losses={term: (steps, values)}, lr=(steps, values), evals={model: dict(step,
     video_acc, clip_acc)}, pseudo=[dict(link, name, coverage, accuracy, unlabelled_accuracy)])."""
     # imports torch: only for the curves
-    from cascade import METHODS, link_phase_shares, lr_at, phase_span, phase_starts
+    from cascade import link_phase_shares, lr_at, phase_span, phase_starts, staged_link
     cfg = next(e["config"] for e in events if e["event"] == "start")
     train = {(e["link"], e["step"]): e for e in events if e["event"] == "train"}
     summary = next((e for e in events if e["event"] == "summary"), {})
@@ -51,8 +51,7 @@ def curve_series(events):
     for link in sorted({j for j, _ in train}):
         steps = sorted(s for j, s in train if j == link)
         total, name = steps[-1], names.get(link, f"model {link}")  # an epoch's last step is logged
-        # train.py stages a link of a staged method with a teacher (link > 0), without --joint
-        staged = METHODS[cfg["method"]].staged and link > 0 and not cfg["joint"]
+        staged = staged_link(cfg["method"], link > 0, cfg["joint"])  # links > 0 have a teacher
         shares = link_phase_shares(cfg.get("epochs"), cfg.get("phase_epochs", 1.0),
                                    cfg["phase_shares"])  # the shares, or the --phase-epochs rule
         starts = phase_starts(total, shares, staged)

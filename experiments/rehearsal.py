@@ -27,7 +27,7 @@ import torch
 
 import data
 import train
-from cascade import METHODS, S, cascade_models
+from cascade import S, cascade_models, staged_link
 from config import parse_args
 from synthetic import write_video
 
@@ -246,7 +246,7 @@ def link_schedule_of(a, num_videos, link):
     """(steps per epoch, steps in all, the first step of each phase) of link `link` in a run
     with the (filled-in) arguments `a`, as train_link makes them (one process)."""
     uses_teacher = link > 0 and a.method != "ce"  # train_link: `ce` links run no teacher
-    staged = uses_teacher and METHODS[a.method].staged and not a.joint  # Distiller.staged
+    staged = staged_link(a.method, uses_teacher, a.joint)  # as Distiller.staged
     _, steps, total, starts = train.link_schedule(a, num_videos, 1, a.epochs, staged)
     return steps, total, starts
 
