@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from losses import (SubstageBalancer, at_loss, ce_loss, dist_loss, dkd_loss, dkd_warmup,
                     fdist_loss, fitnet_loss, kd_loss, soft_ce_loss, sp_loss, substage_loss)
-from models import build_connectors
+from models import build_connectors, build_model
 
 S = 4  # substages per model (models.py: stem + layer1, layer2, layer3, layer4)
 FITNET_HINT = 2  # FitNets' hint: the middle substage (Romero et al., "hint" layer)
@@ -221,11 +221,37 @@ def phase_span(step, starts, total_steps):
     return starts[k], max(end - starts[k], 1)
 
 
+def evaluates_after(epoch, epochs, steps, starts, eval_every):
+    """Whether train_link evaluates after 0-based `epoch`: every `eval_every` epochs once the head
+    trains, and always after the last. Before the last phase of a staged link the student's head
+    has not trained yet: its accuracy would be chance, so evaluation waits for phase S + 1."""
+    head_trained = phase_at((epoch + 1) * steps - 1, starts) > S
+    return head_trained and (epoch + 1) % eval_every == 0 or epoch + 1 == epochs
+
+
+def link_schedule(a, num_videos, world, epochs, staged):
+    """The steps of one link -> (videos per process per epoch, steps per epoch, steps in all,
+    the first step of every phase of the staged schedule, Sec. 3)."""
+    shard = math.ceil(num_videos / world)  # videos per process per epoch
+    steps = math.ceil(shard / a.batch_size)
+    steps = min(steps, a.max_steps_per_epoch) if a.max_steps_per_epoch else steps
+    total = epochs * steps
+    shares = link_phase_shares(epochs, a.phase_epochs, a.phase_shares)
+    return shard, steps, total, phase_starts(total, shares, staged)
+
+
 def freeze(model):
     """A finished model: eval mode (BatchNorm uses its running statistics, dropout is off) and no
     parameter takes gradients. Gradients may still flow THROUGH it (the hybrid paths)."""
     model.eval()
     model.requires_grad_(False)
+    return model
+
+
+def restore(arch, num_classes, state_dict, device):
+    """A finished model of the cascade from its weights, frozen as it was when it finished."""
+    model = freeze(build_model(arch, num_classes).to(device))
+    model.load_state_dict(state_dict)
     return model
 
 

@@ -18,7 +18,7 @@ import torch
 
 import data
 from cascade import METHODS, S
-from models import parse_arch
+from models import check_pretrained, parse_arch
 
 
 def arg(default, help):
@@ -244,6 +244,19 @@ def fill_defaults(a):
         fail(f"{a.out} holds a checkpoint of an earlier run: pass --resume to continue it, or "
              "--out to start a new run elsewhere (nothing was overwritten)")
     return a
+
+
+def check_teacher_weights(a, archs):
+    """Every --teacher-weights file fits the model of the cascade it is for (models.
+    check_pretrained: shapes only, no model built); one error line if not."""
+    K = data.DATASETS[a.dataset]["num_classes"]  # a new fc is fine: only the backbone must fit
+    for arch, path in zip(archs, a.weight_files()):
+        try:
+            check_pretrained(arch, K, path)
+        except ValueError as e:
+            sys.exit(f"error: --teacher-weights: {e}; pass weights of {arch} (torchvision's "
+                     f"Kinetics-400 .pth of its kind, or a run's model<j>_{arch}.pt), or change "
+                     "--cascade to the file's architecture")
 
 
 # -----------------------------------------------------------------------------

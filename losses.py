@@ -1,12 +1,13 @@
 """Every loss of SKD and of the baselines it is compared with (METHOD.md sections 2, 6 and 7).
 
-Task (Sec. 6):      ce_loss, soft_ce_loss (confidence-weighted pseudo-labels, Sec. 5 step 6).
+Task (Sec. 6):      ce_loss, soft_ce_loss (confidence-weighted pseudo-labels, Sec. 5 step 6),
+                    task_chance (the task loss of a uniform guess: where chance lies).
 Logits (Sec. 6, 7): kd_loss (Hinton et al., 2015), dkd_loss + dkd_warmup (Zhao et al., "Decoupled
                     Knowledge Distillation", CVPR 2022), dist_loss (Huang et al., "Knowledge
                     Distillation from A Stronger Teacher", NeurIPS 2022).
-Features (Sec. 2):  fdist_loss (Eq. D, L_fdist; Shu et al.'s channel-wise distillation, ICCV 2021), sample_corr_loss + temporal_corr_loss
-                    = corr_loss (Eq. C; after Tung and Mori, ICCV 2019, plus our temporal part),
-                    substage_loss (Sec. 2c, L_sub,i).
+Features (Sec. 2):  fdist_loss (Eq. D, L_fdist; Shu et al.'s channel-wise distillation, ICCV
+                    2021), sample_corr_loss + temporal_corr_loss = corr_loss (Eq. C; after Tung and
+                    Mori, ICCV 2019, plus our temporal part), substage_loss (Sec. 2c, L_sub,i).
 Feature baselines (Sec. 7): fitnet_loss (Romero et al., ICLR 2015), at_loss (Zagoruyko and
                     Komodakis, ICLR 2017), sp_loss (Tung and Mori's SP itself, not Eq. C).
 Balancing (Sec. 2c): SubstageBalancer, the only loss with state, hence the only nn.Module.
@@ -17,6 +18,8 @@ frozen, and a gradient reaching it would only waste memory (or, worse, train it 
 Every loss is finite for all-zero features and for a batch of one (see sample_corr_loss and dist_loss
 for what a batch of one means there).
 """
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -69,6 +72,18 @@ def soft_ce_loss(logits, targets, weights, mask=None):
         return logits.sum() * 0.0
     per_sample = -(targets * F.log_softmax(logits, dim=1)).sum(dim=1)  # (n,)
     return (weights * per_sample).sum() / n
+
+
+def task_chance(batch, num_classes):
+    """The task loss of Sec. 6 that a uniform guess would get on `batch`, a 0-dim tensor: ln K
+    for the cross-entropy on the labelled clips (when the batch holds any) plus mean(c) ln K for
+    the soft cross-entropy on the kept pseudo-labels (the confidence c weighs each). A link has
+    left chance once its task loss is well below this (a link with pseudo-labels starts near
+    2 ln K, not ln K)."""
+    labelled = (batch["labels"] >= 0).any().float()
+    keep = batch["pl_keep"].float()  # (B,)
+    mean_c = (batch["pl_weights"] * keep).sum() / keep.sum().clamp(min=1)
+    return math.log(num_classes) * (labelled + mean_c)
 
 
 # --------------------------------------------------------------------------- logit losses (Sec. 6, 7)

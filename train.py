@@ -29,11 +29,12 @@ from torch.utils.data import DataLoader
 
 import clips
 import data
-from cascade import (S, Distiller, cascade_models, freeze, link_phase_shares, lr_at,
-                     phase_at, phase_span, phase_starts)
-from config import parse_args, run_key, settings
-from models import (build_model, check_pretrained, count_flops, count_params, cpu_latency,
-                    load_pretrained, read_torch_file)
+from cascade import (S, Distiller, cascade_models, evaluates_after, freeze, link_schedule, lr_at,
+                     phase_at, phase_span, restore)
+from config import check_teacher_weights, parse_args, run_key, settings
+from losses import task_chance
+from models import (build_model, count_flops, count_params, cpu_latency, load_pretrained,
+                    read_torch_file)
 from pseudolabel import format_report, predict_videos, refresh
 from run import (all_sum, mid_link, read_resume_state, resume_state, save_atomic, save_checkpoint,
                  set_up, stop_if_not_finite, world_info)
@@ -149,26 +150,6 @@ def weak_split(run, train_videos, num_classes):
     return split
 
 
-def check_teacher_weights(a, archs):
-    """Every --teacher-weights file fits the model of the cascade it is for (models.
-    check_pretrained: shapes only, no model built); one error line if not."""
-    K = data.DATASETS[a.dataset]["num_classes"]  # a new fc is fine: only the backbone must fit
-    for arch, path in zip(archs, a.weight_files()):
-        try:
-            check_pretrained(arch, K, path)
-        except ValueError as e:
-            sys.exit(f"error: --teacher-weights: {e}; pass weights of {arch} (torchvision's "
-                     f"Kinetics-400 .pth of its kind, or a run's model<j>_{arch}.pt), or change "
-                     "--cascade to the file's architecture")
-
-
-def restore(arch, num_classes, state_dict, device):
-    """A finished model of the cascade from its weights, frozen as it was when it finished."""
-    model = freeze(build_model(arch, num_classes).to(device))
-    model.load_state_dict(state_dict)
-    return model
-
-
 # -----------------------------------------------------------------------------
 # Evaluation (Sec. 8): clip accuracy and video accuracy, reported separately
 
@@ -266,43 +247,12 @@ def given_labels_only(given, num_classes):
 # -----------------------------------------------------------------------------
 # One link (Sec. 3, 6, 7): distil the student from its frozen teacher
 
-def evaluates_after(epoch, epochs, steps, starts, eval_every):
-    """Whether train_link evaluates after 0-based `epoch`: every `eval_every` epochs once the head
-    trains, and always after the last. Before the last phase of a staged link the student's head
-    has not trained yet: its accuracy would be chance, so evaluation waits for phase S + 1."""
-    head_trained = phase_at((epoch + 1) * steps - 1, starts) > S
-    return head_trained and (epoch + 1) % eval_every == 0 or epoch + 1 == epochs
-
-
-def task_chance(batch, num_classes):
-    """The task loss of Sec. 6 that a uniform guess would get on `batch`, a 0-dim tensor: ln K
-    for the cross-entropy on the labelled clips (when the batch holds any) plus mean(c) ln K for
-    the soft cross-entropy on the kept pseudo-labels (the confidence c weighs each). A link has
-    left chance once its task loss is well below this (a link with pseudo-labels starts near
-    2 ln K, not ln K)."""
-    labelled = (batch["labels"] >= 0).any().float()
-    keep = batch["pl_keep"].float()  # (B,)
-    mean_c = (batch["pl_weights"] * keep).sum() / keep.sum().clamp(min=1)
-    return math.log(num_classes) * (labelled + mean_c)
-
-
 def make_optimizer(params, a):
     """SGD with Nesterov momentum 0.9 (L2 weight decay) or AdamW (decoupled weight decay)."""
     if a.optimizer == "sgd":
         return torch.optim.SGD(params, lr=a.lr, momentum=0.9, nesterov=True,
                                weight_decay=a.weight_decay)
     return torch.optim.AdamW(params, lr=a.lr, weight_decay=a.weight_decay)
-
-
-def link_schedule(a, num_videos, world, epochs, staged):
-    """The steps of one link -> (videos per process per epoch, steps per epoch, steps in all,
-    the first step of every phase of the staged schedule, Sec. 3)."""
-    shard = math.ceil(num_videos / world)  # videos per process per epoch
-    steps = math.ceil(shard / a.batch_size)
-    steps = min(steps, a.max_steps_per_epoch) if a.max_steps_per_epoch else steps
-    total = epochs * steps
-    shares = link_phase_shares(epochs, a.phase_epochs, a.phase_shares)
-    return shard, steps, total, phase_starts(total, shares, staged)
 
 
 def epoch_order(pool, num_videos, shard, rank, world, rng):

@@ -27,7 +27,7 @@ import torch
 
 import data
 import train
-from cascade import S, cascade_models, staged_link
+from cascade import S, cascade_models, evaluates_after, link_schedule, staged_link
 from config import parse_args
 from synthetic import write_video
 
@@ -247,15 +247,15 @@ def link_schedule_of(a, num_videos, link):
     with the (filled-in) arguments `a`, as train_link makes them (one process)."""
     uses_teacher = link > 0 and a.method != "ce"  # train_link: `ce` links run no teacher
     staged = staged_link(a.method, uses_teacher, a.joint)  # as Distiller.staged
-    _, steps, total, starts = train.link_schedule(a, num_videos, 1, a.epochs, staged)
+    _, steps, total, starts = link_schedule(a, num_videos, 1, a.epochs, staged)
     return steps, total, starts
 
 
 def evaluations(a, num_videos, link):
     """How many times train_link evaluates link `link` of a run with the arguments `a`
-    (train.evaluates_after: every --eval-every epochs once the head trains, and after the last)."""
+    (cascade.evaluates_after: every --eval-every epochs once the head trains, and after the last)."""
     steps, _, starts = link_schedule_of(a, num_videos, link)
-    return sum(train.evaluates_after(epoch, a.epochs, steps, starts, a.eval_every)
+    return sum(evaluates_after(epoch, a.epochs, steps, starts, a.eval_every)
                for epoch in range(a.epochs))
 
 

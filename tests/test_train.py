@@ -36,6 +36,7 @@ import torch
 import cascade
 import config
 import data
+import losses
 import synthetic
 import train
 from cascade import S, link_phase_shares, phase_at, phase_starts
@@ -710,7 +711,7 @@ def test_bad_simulated_set_root_is_one_line(kind, tmp_path):
 def test_epoch_mean_of_every_term_and_task_at_chance(skd_run):
     """The last training line of every epoch holds each term's mean over the epoch's steps that
     had it, and `chance`: the task loss a uniform guess would get on the same batches, ln K on
-    the labels plus mean(c) ln K on the kept pseudo-labels (task_chance)."""
+    the labels plus mean(c) ln K on the kept pseudo-labels (losses.task_chance)."""
     for link in (0, 1, 2):
         lines = train_lines(skd_run, link)
         for epoch in range(1, EPOCHS + 1):
@@ -729,16 +730,16 @@ def test_epoch_mean_of_every_term_and_task_at_chance(skd_run):
     uniform = dict(labels=torch.tensor([2, -1, -1, 0]), pl_keep=torch.tensor([False, True, True,
                                                                               False]),
                    pl_weights=torch.tensor([0.0, 0.9, 0.5, 0.0]))
-    assert train.task_chance(uniform, K).item() == pytest.approx(math.log(K) * (1 + 0.7))
+    assert losses.task_chance(uniform, K).item() == pytest.approx(math.log(K) * (1 + 0.7))
     no_labels = dict(uniform, labels=torch.full((4,), -1))
-    assert train.task_chance(no_labels, K).item() == pytest.approx(math.log(K) * 0.7)
+    assert losses.task_chance(no_labels, K).item() == pytest.approx(math.log(K) * 0.7)
     # against the loss itself: uniform logits give exactly that task loss
     from losses import ce_loss, soft_ce_loss
     z = torch.zeros(4, K)
     q = torch.full((4, K), 1 / K)
     task = ce_loss(z, uniform["labels"].clamp(min=0), uniform["labels"] >= 0) + soft_ce_loss(
         z, q, uniform["pl_weights"], uniform["pl_keep"])
-    assert task.item() == pytest.approx(train.task_chance(uniform, K).item(), rel=1e-6)
+    assert task.item() == pytest.approx(losses.task_chance(uniform, K).item(), rel=1e-6)
 
 
 # ------------------------------------------------------------------------------- the simulated teacher
