@@ -46,11 +46,11 @@ def test_summary_table_matches_grid_and_the_per_seed_table():
         half = tables.T975[len(diffs) - 1] * diffs.std(ddof=1) / math.sqrt(len(diffs))
         assert r["mean"] == pytest.approx(diffs.mean()) and r["half"] == pytest.approx(half)
         assert r["leads"] == grid_paired["skd_leads"]
-    no_dist = next(r for r in tables.ablation_rows(RESULTS)
+    no_fdist = next(r for r in tables.ablation_rows(RESULTS)
                    if (r["regime"], r["variant"]) == ("a_10epochs", "skd, no distribution loss (Eq. D)"))
     skd, variant = [0.647, 0.671, 0.758, 0.718, 0.595], [0.397, 0.548, 0.540, 0.635, 0.484]
-    assert no_dist["diffs"] == pytest.approx(np.subtract(skd, variant).tolist(), abs=1e-3)
-    assert no_dist["lo"] > 0 and no_dist["leads"] == 5
+    assert no_fdist["diffs"] == pytest.approx(np.subtract(skd, variant).tolist(), abs=1e-3)
+    assert no_fdist["lo"] > 0 and no_fdist["leads"] == 5
     table = tables.summary_table(RESULTS)
     assert "| a | 10 | 20% | 5 | 0.678 | fitnet (tuned) 0.652 | +0.026 [-0.068, +0.121] |" in table
 
