@@ -41,6 +41,7 @@ import synthetic
 import train
 from cascade import S, link_phase_shares, phase_at, phase_starts
 from models import build_model
+from run import nan_stop_message
 
 REPO = Path(train.__file__).resolve().parent
 ARCH = "r3d10_w0.125"
@@ -529,7 +530,7 @@ def test_nan_loss_stops_with_term_and_step_and_the_checkpoint_resumes(tiny_set, 
 
 def test_nan_stop_under_amp_names_autocast_first():
     terms = dict(loss=torch.tensor(float("nan")), task=torch.tensor(1.0), kd=torch.tensor(float("inf")))
-    msg = train.nan_stop_message(terms, "student r3d10, epoch 1, step 5", "run/checkpoint.pt", True)
+    msg = nan_stop_message(terms, "student r3d10, epoch 1, step 5", "run/checkpoint.pt", True)
     assert msg.startswith("error: loss term 'loss' is nan at student r3d10, epoch 1, step 5")
     assert "\n" not in msg and "run/checkpoint.pt" in msg
     assert "--amp" in msg and "autocast" in msg and "without --amp" in msg
