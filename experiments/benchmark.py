@@ -12,6 +12,11 @@ Every figure is a ratio measured in one run on one machine, because absolute tim
 machine are noisy. Results are printed as Markdown tables and written to
 experiments/results/<name>.json. The accuracy of every method is grid.py's.
 """
+import sys
+
+if __name__ == "__main__" and not __package__:  # run as a file, not as the package's module
+    sys.exit("error: run the lab from the repository's root as: python -m experiments.benchmark")
+
 import argparse
 import functools
 import math

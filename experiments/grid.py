@@ -14,13 +14,17 @@ accuracy_<regime>_<N>epochs.json; a grid on the tuning set: set1_accuracy*.json)
 Markdown tables printed at the end; runs live in experiments/results/runs/ (not kept in git). `accuracy` then
 redraws the report's figures (plots.py).
 """
+import sys
+
+if __name__ == "__main__" and not __package__:  # run as a file, not as the package's module
+    sys.exit("error: run the lab from the repository's root as: python -m experiments.grid")
+
 import argparse
 import contextlib
 import json
 import multiprocessing
 import os
 import signal
-import sys
 import time
 
 import numpy as np

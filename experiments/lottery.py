@@ -27,13 +27,17 @@ threads. A recipe that sits on a plateau shows here as a late escape and a wide 
 experiments/results/lottery_<tag>.json (lottery_<tag>_<kind>.json with --only one kind) and Markdown tables;
 finished runs are read back, not trained again.
 """
+import sys
+
+if __name__ == "__main__" and not __package__:  # run as a file, not as the package's module
+    sys.exit("error: run the lab from the repository's root as: python -m experiments.lottery")
+
 import argparse
 import json
 import math
 import os
 import statistics
 import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor

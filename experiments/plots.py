@@ -13,11 +13,15 @@ without it `summary` and `versus` still work and the drawing commands stop with 
 line. The functions that turn JSON into numbers need no matplotlib; tests/test_plots.py checks
 them.
 """
+import sys
+
+if __name__ == "__main__" and not __package__:  # run as a file, not as the package's module
+    sys.exit("error: run the lab from the repository's root as: python -m experiments.plots")
+
 import argparse
 import json
 import math
 import os
-import sys
 
 import numpy as np
 

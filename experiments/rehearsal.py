@@ -11,6 +11,11 @@ per evaluation and per pseudo-label refresh of each link, the peak GPU memory, a
 the default 30-epoch run. The videos are random textures: accuracy is meaningless, only time
 counts. Results: printed as Markdown and written to experiments/results/rehearsal.json.
 """
+import sys
+
+if __name__ == "__main__" and not __package__:  # run as a file, not as the package's module
+    sys.exit("error: run the lab from the repository's root as: python -m experiments.rehearsal")
+
 import argparse
 import contextlib
 import dataclasses

@@ -86,3 +86,14 @@ def test_train_help_as_a_command():
                        text=True, timeout=120)
     assert (p.returncode, p.stderr) == (0, "")
     assert "--label-fraction" in p.stdout and "60% of the steps" in p.stdout
+
+
+@pytest.mark.parametrize("module", ["grid", "plots", "benchmark", "rehearsal", "lottery"])
+def test_a_lab_module_run_as_a_file_says_how_to_run_it(module):
+    """`python experiments/grid.py`, what a newcomer tries first: one error line naming the
+    command that works (the lab runs as a package, `python -m experiments.grid`)."""
+    p = subprocess.run([sys.executable, f"experiments/{module}.py", "--help"], cwd=REPO,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 1 and p.stdout == ""
+    assert p.stderr == ("error: run the lab from the repository's root as: "
+                        f"python -m experiments.{module}\n")
