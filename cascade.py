@@ -170,8 +170,8 @@ def staged_link(method, has_teacher, joint=False):
 
 def cascade_models(method, archs, no_cascade=False):
     """Which architectures a method trains: all of the cascade for takd/skd (unless --no-cascade),
-    otherwise the first (teacher) and the last (student). A one-model list (ce only) is the
-    student alone."""
+    otherwise the first (teacher) and the last (student). A one-model list (ce only) is a student
+    trained alone: no teacher, hence no pseudo-labels."""
     if METHODS[method].cascade and not no_cascade:
         return list(archs)
     return [archs[0], archs[-1]] if len(archs) > 1 else list(archs)

@@ -361,7 +361,7 @@ def bench_accuracy(args):
     Per seed and label fraction, the teacher is fine-tuned once (cross-entropy on D_L) and each
     assistant trained once from it: by KD (TAKD's teacher assistant) and by SKD (SKD's first link,
     shared by SKD's ablations, which thus change the last link only); every method loads them with
-    --teacher-weights, so the tables compare the distillation into the student alone.
+    --teacher-weights, so the tables compare the distillation into the last link only.
     The (fraction, seed) groups run in --jobs processes of 2 / jobs threads each (small models use
     two single-threaded processes better than one two-threaded one). Each run is the real
     train.py; its folder is experiments/results/runs/<simulated set>/p<fraction>_s<seed>/<name>.
