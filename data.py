@@ -65,11 +65,11 @@ DATASETS = {
                    pretrain_epochs=0, pretrain_lr=None),
     # Small enough that the whole method, teacher pretraining included, runs on a laptop CPU in
     # minutes (Sec. 9): 6 motion classes, 4-frame clips spanning 10 frames (stride 3), 28 x 28.
-    # The same set-up as one cell of regime a's grid (experiments/grid.py: SKD, 20% labels, seed 0, on a set
-    # of another seed), 30 epochs per model, the real recipe's budget: at 10 epochs the student
-    # was still far from converged, and its accuracy ranged over 46 points with the seed and the
-    # CPU's rounding (experiments/results/README.md, section 9). The student is an R(2+1)D at 1/8.4 of the
-    # teacher's GFLOPs (the efficiency goal: 1/8 or less).
+    # The same set-up as one cell of regime a's grid (experiments/grid.py: SKD, 20% labels, seed
+    # 0, on a set of another seed), 30 epochs per model, the real recipe's budget: at 10 epochs
+    # the student was still far from converged, and its accuracy ranged over 46 points with the
+    # seed and the CPU's rounding (experiments/results/README.md, section 9). The student is an
+    # R(2+1)D at 1/8.4 of the teacher's GFLOPs (the efficiency goal: 1/8 or less).
     "synthetic": dict(num_classes=6, root="data/synthetic", clip_len=4, frame_stride=3, resize=32,
                       crop=28, eval_clips=2, eval_crops=1,
                       cascade="r3d18_w0.25,r3d10_w0.25,r2plus1d10_w0.125", epochs=30, optimizer="adamw",

@@ -154,8 +154,8 @@ def resize(x, width, height):
 def _scaled(frames, size):
     """{index: uint8 (H, W, 3)} -> the same frames resized to `size` (width, height) on uint8,
     all frames of a clip at once. Converting to RGB at the frame's own size and then resizing
-    with torch costs less CPU per frame than having FFmpeg resize while it converts (README,
-    "Loading and GPU").
+    with torch costs less CPU per frame than having FFmpeg resize while it converts (the report,
+    "Clip loading and GPU throughput").
     """
     keys = list(frames)
     same = len({frames[k].shape for k in keys}) == 1
