@@ -260,9 +260,9 @@ def check_teacher_weights(a, archs):
 
 
 # -----------------------------------------------------------------------------
-# The key of a run: a finished run folder is reused (experiments/grid.py, the simulated teacher's pretraining)
-# only when its key equals the key asked for, so that no number of older code or other settings
-# is ever served as a new one.
+# The key of a run: a finished run folder is reused (experiments/grid.py, the simulated teacher's
+# pretraining) only when its key equals the key asked for, so that no number of older code or other
+# settings is ever served as a new one.
 
 REPO = os.path.dirname(os.path.abspath(__file__))
 NOT_RESULTS = ("out", "resume", "workers", "log_every")  # settings that change no number
@@ -292,7 +292,8 @@ def code_hash(path):
 def training_modules(start="train.py", root=REPO):
     """The repository's modules that train.py imports, directly or through another one, read from
     their import statements (those inside functions too): train.py, cascade.py, ... but not
-    experiments/plots.py, experiments/grid.py or experiments/benchmark.py, so that editing a figure keeps every cached run."""
+    experiments/plots.py, experiments/grid.py or experiments/benchmark.py, so that editing a figure
+    keeps every cached run."""
     found, todo = set(), [start]
     while todo:
         name = todo.pop()

@@ -2,17 +2,17 @@
 by the real train.py on the simulated set, over label fractions and seeds, with the baselines
 tuned on a separate tuning set and a cache that reuses a finished run only for the same key.
 
-    python -m experiments.grid tune        # each baseline's weight and SKD's own defaults, on a tuning set
-    python -m experiments.grid accuracy    # every method (paper and tuned weights) and SKD ablation
-    python -m experiments.grid accuracy --quick   # one seed, 20% labels, 2 epochs of 10 steps: a smoke test
+    python -m experiments.grid tune      # each baseline's weight, SKD's defaults: on a tuning set
+    python -m experiments.grid accuracy  # every method (paper and tuned weights) and SKD ablation
+    python -m experiments.grid accuracy --quick  # 1 seed, 20% labels, 2 x 10 steps: a smoke test
 
 METHOD.md Sec. 7 (the baselines) and Sec. 8 (clip and video accuracy). Results go to
-experiments/results/tuning.json, experiments/results/accuracy.json (every run with its key and every model's accuracy;
-regimes b and c: tuning_<regime>.json, accuracy_<regime>.json; at other --epochs than the
-regime's: tuning_<regime>_<N>epochs.json, which `accuracy` at N epochs reads, and
-accuracy_<regime>_<N>epochs.json; a grid on the tuning set: set1_accuracy*.json) and the
-Markdown tables printed at the end; runs live in experiments/results/runs/ (not kept in git). `accuracy` then
-redraws the report's figures (plots.py).
+experiments/results/tuning.json, experiments/results/accuracy.json (every run with its key and
+every model's accuracy; regimes b and c: tuning_<regime>.json, accuracy_<regime>.json; at other
+--epochs than the regime's: tuning_<regime>_<N>epochs.json, which `accuracy` at N epochs reads, and
+accuracy_<regime>_<N>epochs.json; a grid on the tuning set: set1_accuracy*.json) and the Markdown
+tables printed at the end; runs live in experiments/results/runs/ (not kept in git). `accuracy`
+then redraws the report's figures (plots.py).
 """
 import sys
 
@@ -81,8 +81,9 @@ def cached_run(out, flags):
 
 # Every baseline gets the tuning budget SKD's phase shares had: its main weight over a small grid
 # around its paper's value (the second entry of each list), at 20% labels, 2 seeds, on the tuning
-# set (--set-seed 1), never on the reported one. `python -m experiments.grid tune` writes the best setting
-# of each to experiments/results/tuning.json; `accuracy` adds a "<method> (tuned)" row for each.
+# set (--set-seed 1), never on the reported one. `python -m experiments.grid tune` writes the best
+# setting of each to experiments/results/tuning.json; `accuracy` adds a "<method> (tuned)" row for
+# each.
 def tuning_grid(method):
     """The settings `tune` tries for a method: its table entry's (cascade.METHODS), the paper's
     value second; [] for a method with nothing to tune."""
@@ -91,8 +92,8 @@ def tuning_grid(method):
 
 def _jobs(args, fraction, tuned=None, lean=False):
     """(name, kind, train.py flags) of every student run at one label fraction; `tuned` maps a
-    method to its best flags from experiments/results/tuning.json (a "(tuned)" row where they differ;
-    `lean`: in place of the paper's row)."""
+    method to its best flags from experiments/results/tuning.json (a "(tuned)" row where they
+    differ; `lean`: in place of the paper's row)."""
     moved = {m: flags for m, flags in (tuned or {}).items()
              if m in args.methods and flags not in ([], tuning_grid(m)[1])}  # the paper's: same run
     jobs = [(m, "method", ["--method", m]) for m in args.methods if not (lean and m in moved)]
@@ -323,7 +324,8 @@ def _tuned_weights(args):
                  "--check-on-tuning-set to compare orderings on the tuning set itself")
     if tuning["regime"] != args.regime:
         sys.exit(f"error: {args.tuning} was tuned on regime {tuning['regime']}, this is "
-                 f"regime {args.regime}: pass --tuning experiments/results/{_tuning_name(args)}.json")
+                 f"regime {args.regime}: pass --tuning "
+                 f"experiments/results/{_tuning_name(args)}.json")
     tuned_epochs = tuning["args"]["epochs"]
     if tuned_epochs != args.epochs and not (args.check_on_tuning_set or args.quick):
         sys.exit(f"error: {args.tuning} was tuned at {tuned_epochs} epochs, this grid trains "
@@ -332,7 +334,8 @@ def _tuned_weights(args):
 
 
 def _results_name(stem, args):
-    """experiments/results/<name>.json of a grid: <stem> for regime a at its own budget, <stem>_<regime> for
+    """experiments/results/<name>.json of a grid: <stem> for regime a at its own budget,
+    <stem>_<regime> for
     the others, and <stem>_<regime>_<N>epochs at another number of epochs than the regime's
     (--quick, a smoke test, excepted), so that no grid replaces another budget's file."""
     other = args.epochs != REGIMES[args.regime]["epochs"] and not args.quick
@@ -355,7 +358,8 @@ def _accuracy_file(args):
 
 
 def bench_accuracy(args):
-    """Every --method (paper weights, and tuned where experiments/results/tuning.json chose otherwise), then
+    """Every --method (paper weights, and tuned where experiments/results/tuning.json chose
+    otherwise), then
     SKD with each part removed, with the same budget, data and labels.
 
     Per seed and label fraction, the teacher is fine-tuned once (cross-entropy on D_L) and each
@@ -406,7 +410,8 @@ def bench_accuracy(args):
     paired = {f"{f:g}": _paired(runs, rows, f) for f in args.fractions}  # per label fraction
     minutes = (time.time() - t0) / 60
     trained = sum(r["seconds"] for r in runs) / 60
-    print(f"\nwall time of this call {minutes:.1f} min (finished runs in experiments/results/runs are reused); "
+    print(f"\nwall time of this call {minutes:.1f} min (finished runs in "
+          "experiments/results/runs are reused); "
           f"the {len(runs)} runs took {trained:.0f} process-minutes in all, {args.jobs} at a time")
     save_result(_accuracy_file(args), dict(rows=rows, runs=runs, paired=paired, tuned=tuned,
                                           args=vars(args), bench=BENCH, minutes=minutes,
@@ -439,7 +444,8 @@ def _paired(runs, rows, fraction):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m experiments.grid", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m experiments.grid",
+                                description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="grid", required=True)
     grid = argparse.ArgumentParser(add_help=False)  # shared by `accuracy` and `tune`
     grid.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
@@ -487,8 +493,9 @@ def main(argv=None):
                    help="label fraction of the ablation table and of --headline-seeds")
     a.add_argument("--set-seed", type=int, default=0,
                    help="seed of the simulated set reported (tuning used --set-seed 1)")
-    a.add_argument("--tuning", help="the tuned baseline settings, written by python -m experiments.grid "
-                   "tune (default experiments/results/tuning.json for regime a, experiments/results/tuning_<regime>.json "
+    a.add_argument("--tuning", help="the tuned baseline settings, written by python -m "
+                   "experiments.grid tune (default experiments/results/tuning.json for regime a, "
+                   "experiments/results/tuning_<regime>.json "
                    "for the others); none = the paper's weights only")
     a.add_argument("--check-on-tuning-set", action="store_true",
                    help="allow --tuning on the set it was tuned on: to compare the methods' "

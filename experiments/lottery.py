@@ -1,8 +1,8 @@
 """How much of a result is the machine's rounding: `python train.py` under perturbations every
 machine can make, and the spread they give.
 
-    python -m experiments.lottery                       # 5 seeds x 1 and 2 threads, + ATen's portable kernels
-    python -m experiments.lottery --only default        # the default runs only (their teachers' pretraining)
+    python -m experiments.lottery                  # 5 seeds x 1 and 2 threads, + ATen's portable
+    python -m experiments.lottery --only default   # the default runs only (and their pretraining)
     python -m experiments.lottery --tag mine -- --lr 1e-3   # the same with extra train.py flags
 
 A perturbation is a seed and a thread count (OMP_NUM_THREADS 1 or 2 changes the order of the sums
@@ -13,19 +13,19 @@ or AVX2). Every run is a fresh train.py process with those variables set. Two ki
   pretrain  the teacher's pretraining on the twin set (train.pretraining_argv) with seed s;
   default   `python train.py --seed s`, whose teacher is pretrained with seed 0, as a user's is.
 
-Each thread count and kernel has a folder of its own (experiments/results/runs/lottery/<tag>/<t1, t2, ...>)
-that is the working directory of its runs: the default runs' pretraining, cached in runs/ under
-a key that holds no thread count, is made once per folder, under that folder's threads and
+Each thread count and kernel has a folder of its own (experiments/results/runs/lottery/<tag>/<t1,
+t2, ...>) that is the working directory of its runs: the default runs' pretraining, cached in runs/
+under a key that holds no thread count, is made once per folder, under that folder's threads and
 kernels, and it is also the pretraining run of seed 0.
 
-For every run and every link (the pretraining first) it reports the final video accuracy and
-the first epoch whose mean task loss is below 0.9 of chance: 0.9 ln K for the pretraining, 0.9
-of train.py's `task at chance` for a link (ln K on the labels plus mean(c) ln K on the kept
+For every run and every link (the pretraining first) it reports the final video accuracy and the
+first epoch whose mean task loss is below 0.9 of chance: 0.9 ln K for the pretraining, 0.9 of
+train.py's `task at chance` for a link (ln K on the labels plus mean(c) ln K on the kept
 pseudo-labels), counted from the link's first epoch with a task loss (1 = that epoch; for SKD's
-links, the start of the last phase). Then each figure's median and range over the seeds x
-threads. A recipe that sits on a plateau shows here as a late escape and a wide range. Results:
-experiments/results/lottery_<tag>.json (lottery_<tag>_<kind>.json with --only one kind) and Markdown tables;
-finished runs are read back, not trained again.
+links, the start of the last phase). Then each figure's median and range over the seeds x threads.
+A recipe that sits on a plateau shows here as a late escape and a wide range. Results:
+experiments/results/lottery_<tag>.json (lottery_<tag>_<kind>.json with --only one kind) and
+Markdown tables; finished runs are read back, not trained again.
 """
 import sys
 
@@ -200,7 +200,8 @@ def table(runs, kind, portable_name):
 
 def main(argv=None):
     p = argparse.ArgumentParser(
-        prog="python -m experiments.lottery", description="`python train.py` under seeds x thread counts x kernels: "
+        prog="python -m experiments.lottery",
+        description="`python train.py` under seeds x thread counts x kernels: "
         "each link's final accuracy and the epoch its task loss leaves chance, with the median "
         "and range over the perturbations. Extra train.py flags go after --.")
     p.add_argument("--only", choices=("pretrain", "default"), nargs="+",

@@ -1,8 +1,9 @@
-"""The report's figures and summary tables from experiments/results/*.json, and one run's training curves.
+"""The report's figures and summary tables from experiments/results/*.json, and one run's
+training curves.
 
-    python -m experiments.plots summary    # SKD - best tuned baseline, SKD - each ablation: 95% intervals
-    python -m experiments.plots versus --regime c   # SKD - every other student, paired, 95% intervals
-    python -m experiments.plots results    # experiments/results/{accuracy,paired,efficiency,throughput}.png
+    python -m experiments.plots summary  # SKD - best tuned baseline, SKD - each ablation: 95% CIs
+    python -m experiments.plots versus --regime c  # SKD - every other student, paired, 95% CIs
+    python -m experiments.plots results  # experiments/results/{accuracy,paired,efficiency,...}.png
     python -m experiments.plots curves runs/synthetic_skd_p0.2_s0   # <run>/curves.png
 
 experiments/results/README.md shows every figure beside its table; curves.png is drawn from a run's
@@ -431,10 +432,11 @@ def _save(plt, fig, path):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m experiments.plots", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m experiments.plots",
+                                description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="what", required=True)
     for name, text in (("summary", "print the summary table (no matplotlib needed)"),
-                       ("results", "draw experiments/results/*.png from experiments/results/*.json")):
+                       ("results", "draw the report's *.png from experiments/results/*.json")):
         sub.add_parser(name, help=text).add_argument("folder", nargs="?", default=RESULTS)
     c = sub.add_parser("curves", help="draw <run>/curves.png from <run>/metrics.jsonl")
     c.add_argument("run", help="a run folder of train.py (its --out)")

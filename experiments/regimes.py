@@ -19,8 +19,8 @@ BENCH = dict(**{k: SYNTHETIC_DEFAULTS[k] for k in ("classes", "videos_per_class"
 # on the six others (grow, shrink, orbit, bounce, shake, pulse); (b) the roles are swapped. Both
 # train with train.py's defaults for --dataset synthetic (AdamW, 4-frame clips, 28 px) but 30
 # epochs per model, the real recipe's budget: their tuning sets did not order the methods at 30
-# epochs as at 10, the budget they had before (experiments/results/README.md, section 5; `--epochs 10` and the
-# *_10epochs.json files keep that grid).
+# epochs as at 10, the budget they had before (experiments/results/README.md, section 5; `--epochs
+# 10` and the *_10epochs.json files keep that grid).
 # (c) the recipe users run on real data: `--dataset hmdb51`'s optimizer, learning rate, weight
 # decay, batch and epochs (SGD with Nesterov momentum, lr 0.01 for 32 clips, 5e-4, 30 epochs per
 # model, warm-up and cosine per phase), 8-frame clips with stride 2, on a set generated its own

@@ -1,7 +1,7 @@
 """The whole HMDB51 recipe, timed, before the real data and the GPU hours are spent on it.
 
-    python -m experiments.rehearsal --generate-only --workers 14     # the tree, once (1-2 min on 16 cores)
-    python -m experiments.rehearsal --device cuda --amp --workers 14 # one epoch per link, then the projection
+    python -m experiments.rehearsal --generate-only --workers 14  # the tree, once (1-2 min)
+    python -m experiments.rehearsal --device cuda --amp --workers 14  # an epoch per link, projected
 
 Two parts: (1) a tree in HMDB51's official layout and size (51 classes, 3,570 training and 1,530
 test videos of 320x240, the split files), written by a generator, so the archive is not needed;
@@ -329,7 +329,8 @@ def bench_rehearsal(a):
     (per phase), steps per full epoch (ceil(train videos / batch)), minutes per full epoch, per
     evaluation and per pseudo-label refresh, and the peak GPU memory; then the default run
     projected (link_figures): per link its training + its evaluations x minutes per evaluation
-    + its start (pseudo-labels included), plus the run's set-up and end. -> experiments/results/rehearsal.json
+    + its start (pseudo-labels included), plus the run's set-up and end.
+    -> experiments/results/rehearsal.json
     """
     for name, low in (("classes", 2), ("train_per_class", 1), ("test_per_class", 1),
                       ("frames", 4), ("width", 16), ("height", 16), ("fps", 1), ("epochs", 1),
@@ -471,7 +472,8 @@ def bench_rehearsal(a):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m experiments.rehearsal", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m experiments.rehearsal",
+                                description=__doc__.split("\n\n")[0])
     h = data.DATASETS["hmdb51"]
     p.add_argument("--root", default="data/hmdb51_rehearsal",
                    help="the tree (HMDB51's layout): generated once, then reused")

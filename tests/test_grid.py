@@ -323,7 +323,8 @@ def test_tuned_weights_refuse_the_tuning_set_unless_checking_an_ordering(tmp_pat
 ])
 def test_default_tuning_is_the_regimes_own_file_and_missing_stops_before_work(argv, name, tmp_path,
                                                                                 monkeypatch):
-    """`python -m experiments.grid accuracy --regime b` reads experiments/results/tuning_b.json, and a grid at another number of
+    """`python -m experiments.grid accuracy --regime b` reads experiments/results/tuning_b.json, and
+    a grid at another number of
     epochs than its regime's the tuning made at those epochs; where it is missing the grid stops
     with one error line before it makes any data or trains anything."""
     monkeypatch.chdir(tmp_path)

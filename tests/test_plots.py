@@ -1,6 +1,7 @@
-"""experiments/tables.py and plots.py: the paired 95% interval against hand-computed cases, the summary table against the
-per-seed runs of experiments/results/*.json, the curve series of a small metrics.jsonl written here, and the
-one-line error without matplotlib. Only the drawing test needs matplotlib (skipped without it)."""
+"""experiments/tables.py and plots.py: the paired 95% interval against hand-computed cases, the
+summary table against the per-seed runs of experiments/results/*.json, the curve series of a small
+metrics.jsonl written here, and the one-line error without matplotlib. Only the drawing test needs
+matplotlib (skipped without it)."""
 import json
 import math
 import os
