@@ -465,6 +465,11 @@ def main(argv=None):
     p.add_argument("--extra-test", type=int, default=0,
                    help="videos per class added to the test split of every fold only (a larger "
                         "test split, the same training set)")
+    p.add_argument("--motion", type=float, default=SYNTHETIC_DEFAULTS["motion"],
+                   help="scale of every actor's motion: below 1, classes differ by subtler motion")
+    p.add_argument("--look", type=int, default=SYNTHETIC_DEFAULTS["look"],
+                   help="appearance family, 0 or 1: sets of the same classes in another look "
+                        "share motions, not looks (a source set for pretraining)")
     p.add_argument("--summary", choices=list(DATASETS), help="list a data set: videos per fold")
     p.add_argument("--prepare", choices=["hmdb51", "ucf101"],
                    help="write a copy of the data set (--root) to --out with every video scaled to "
@@ -481,7 +486,7 @@ def main(argv=None):
         if a.make_synthetic:
             t0 = time.time()
             make_synthetic(a.make_synthetic, a.classes, a.videos_per_class, a.frames, a.size,
-                           a.difficulty, a.seed, a.first_class, a.extra_test)
+                           a.difficulty, a.seed, a.first_class, a.extra_test, a.motion, a.look)
             n = a.classes * (a.videos_per_class + a.extra_test)
             print(f"wrote {n} videos to {a.make_synthetic} "
                   f"in {time.time() - t0:.1f} s")

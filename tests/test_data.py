@@ -1218,10 +1218,54 @@ def test_ensure_synthetic_accepts_sets_written_before_first_class(generated, tmp
     root = tmp_path / "old"
     shutil.copytree(generated / "a", root)
     info = json.loads((root / "synthetic.json").read_text())
-    del info["first_class"], info["extra_test"]  # as written by earlier versions
+    for key in ("first_class", "extra_test", "motion", "look"):
+        del info[key]  # as written by earlier versions
     (root / "synthetic.json").write_text(json.dumps(info))
     found = synthetic.ensure_synthetic(str(root), **TINY)
-    assert (found["first_class"], found["extra_test"]) == (0, 0)
+    assert (found["first_class"], found["extra_test"], found["motion"], found["look"]) == (0, 0, 1.0, 0)
+
+
+@pytest.mark.parametrize("name", synthetic.MOTIONS)
+def test_motion_scale_scales_every_motion(name):
+    """motion = 0.5: the same trajectory drawn from the same generator state, with every motion
+    halved: the displacement of the linear ones, the rotation, the exponent of the size change,
+    the amplitude of the periodic ones; the start and the shape's size do not move."""
+    n, size = 20, 32
+    full = synthetic._motion(name, np.random.default_rng(7), n, size, 1.1)
+    half = synthetic._motion(name, np.random.default_rng(7), n, size, 1.1, scale=0.5)
+    (x1, y1, a1, r1), (x2, y2, a2, r2) = full, half
+    np.testing.assert_allclose(x2 - x2[0], 0.5 * (x1 - x1[0]), atol=1e-3)  # wraps come later
+    np.testing.assert_allclose(y2 - y2[0], 0.5 * (y1 - y1[0]), atol=1e-3)
+    np.testing.assert_allclose(a2 - a2[0], 0.5 * (a1 - a1[0]), atol=1e-5)
+    if name in ("grow", "shrink"):
+        np.testing.assert_allclose(np.log2(r2 / r2[0]), 0.5 * np.log2(r1 / r1[0]), atol=1e-5)
+    elif name == "pulse":
+        np.testing.assert_allclose(r2 / r2.mean() - 1, 0.5 * (r1 / r1.mean() - 1), atol=0.02)
+    else:
+        np.testing.assert_array_equal(r1, r2)
+
+
+def test_look_changes_the_appearance_not_the_motion(tmp_path):
+    """look 1: the same classes, other shapes, pattern, colours and background; its videos share
+    no frame with look 0's, and a set of each records its look and motion and is reused."""
+    a = synthetic.render_video("grow", np.random.default_rng([0, 6, 1]), 16, 32, 0.1)
+    b = synthetic.render_video("grow", np.random.default_rng([0, 6, 1]), 16, 32, 0.1, look=1)
+    assert a.shape == b.shape and np.abs(a.astype(int) - b.astype(int)).mean() > 20
+    # look 1's background is 8 x 8 blocks with hard edges, look 0's a smooth texture: jumps of
+    # more than 30 levels between neighbouring pixels of the first frame
+    def edges(v):
+        return float((np.abs(np.diff(v[0].astype(int), axis=1)) > 30).mean())
+    assert edges(a) < 0.05 < 0.1 < edges(b)
+    root = tmp_path / "other_look"
+    params = synthetic.make_synthetic(str(root), **TINY, motion=0.5, look=1, quiet=True)
+    assert (params["motion"], params["look"]) == (0.5, 1)
+    assert json.loads((root / "synthetic.json").read_text()) == params
+    assert synthetic.ensure_synthetic(str(root), **TINY, motion=0.5, look=1) == params
+    with pytest.raises(FileExistsError):
+        synthetic.ensure_synthetic(str(root), **TINY)  # the default look: another set
+    for bad in (dict(look=2), dict(motion=0.0)):
+        with pytest.raises(ValueError, match="look"):
+            synthetic.make_synthetic(str(tmp_path / "bad"), **TINY, **bad, quiet=True)
 
 
 def test_generator_never_overwrites_and_ensure_reuses(generated, tmp_path, monkeypatch):
