@@ -50,7 +50,7 @@ class Method:
     connectors: bool = False   # its loss reads phi_i(f_s), the connectors of Sec. 2
     cascade: bool = False      # distils through every model of --cascade, else teacher -> student
     staged: bool = False       # the staged schedule of Sec. 3: feature-only phases 1..S first
-    weight: str = None         # the flag that scales its loss (train.py's --<weight>)
+    weight: str = None         # the flag that scales its loss, named in --method's help
     flags: dict = field(default_factory=dict)  # its own flags {field: (default, help)} (config.py)
     check: Callable = None     # (args) -> an error message for a bad value of its flags, or None
     tune: tuple = ()           # experiments.grid tune's settings, the paper's value second
@@ -169,9 +169,9 @@ def staged_link(method, has_teacher, joint=False):
 
 
 def cascade_models(method, archs, no_cascade=False):
-    """Which architectures a method trains: all of the cascade for takd/skd (unless --no-cascade),
-    otherwise the first (teacher) and the last (student). A one-model list (ce only) is a student
-    trained alone: no teacher, hence no pseudo-labels."""
+    """Which architectures a method trains: all of the cascade for a cascade method (takd, skd;
+    unless --no-cascade), otherwise the first (teacher) and the last (student). A one-model list
+    (ce only) is a student trained alone: no teacher, hence no pseudo-labels."""
     if METHODS[method].cascade and not no_cascade:
         return list(archs)
     return [archs[0], archs[-1]] if len(archs) > 1 else list(archs)

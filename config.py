@@ -103,9 +103,9 @@ class Args:
     def __getattr__(self, name):
         """A method's own flag (cascade.METHODS[m].flags) that parse_args did not set: its
         default, so that Args() holds every setting a loss reads."""
-        for m in METHODS.values():
-            if name in m.flags:
-                return m.flags[name][0]
+        flags = method_flags()
+        if name in flags:
+            return flags[name][0]
         raise AttributeError(f"'Args' object has no attribute '{name}'")
 
     def weight_files(self):
@@ -117,7 +117,9 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Train and evaluate one run: the SKD cascade of "
                                 "METHOD.md (teacher -> assistant -> student) or a baseline "
                                 "(--method), on the simulated set, HMDB51 or UCF101.")
-    methods = "; ".join(f"{m.name}: {m.about}" for m in METHODS.values())
+    methods = "; ".join(f"{m.name}: {m.about}"
+                        + (f" (--{m.weight.replace('_', '-')})" if m.weight else "")
+                        for m in METHODS.values())
     for f in fields(Args):
         name = "--" + f.name.replace("_", "-")
         help = f.metadata["help"] + (f": {methods}" if f.name == "method" else "")

@@ -89,10 +89,10 @@ def pretraining_argv(a):
     try:
         ensure_synthetic(twin, **{**params, "first_class": other, "extra_test": 0,
                                   "videos_per_class": TWIN_SCALE * params["videos_per_class"]})
-    except FileExistsError:  # e.g. the twin of an earlier version, with fewer videos
+    except FileExistsError as e:  # e.g. the twin of an earlier version, or a damaged one
         sys.exit(f"error: {twin} is the teacher's pretraining set, which train.py makes from "
-                 f"{a.data_root}, but it was made with other parameters (found {read_params(twin)}"
-                 f"): delete {twin} and it is made again, or pass --pretrain-epochs 0")
+                 f"{a.data_root}, and it cannot be used as it is ({e}). The fix: delete {twin} "
+                 "and it is made again, or pass --pretrain-epochs 0")
     arch = a.cascade.split(",")[0]
     argv = ["--dataset", "synthetic", "--data-root", twin, "--method", "ce", "--cascade", arch,
             "--label-fraction", "1", "--epochs", str(a.pretrain_epochs), "--pretrain-epochs", "0",

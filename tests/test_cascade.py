@@ -367,6 +367,9 @@ def test_baseline_weights_come_from_the_flags():
 
 def test_every_method_has_an_expected_term_set():
     assert set(EXPECTED_TERMS) == set(METHODS)
+    for name, m in METHODS.items():  # the table declares the terms its loss returns (hyb: --hybrid)
+        logged = {t for t in EXPECTED_TERMS[name] if t != "task" and not t.startswith("sub")}
+        assert set(m.terms) - {"hyb"} == logged, name
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -800,4 +800,10 @@ def test_a_twin_set_of_other_parameters_is_named_with_the_fix(tmp_path, capsys):
         train.pretraining_argv(a)
     message = str(e.value)
     assert message.startswith("error: ") and "\n" not in message
-    assert f"delete {tmp_path / 'sim_twin'}" in message and "'videos_per_class': 8" in message
+    assert f"delete {tmp_path / 'sim_twin'} and it is made again" in message
+    assert "'videos_per_class': (8, 40)" in message  # found, wanted
+    (tmp_path / "sim_twin" / "synthetic.json").write_text("{damaged")  # a damaged twin: the same
+    with pytest.raises(SystemExit) as e:
+        train.pretraining_argv(a)
+    assert str(e.value).startswith("error: ") and "\n" not in str(e.value)
+    assert f"delete {tmp_path / 'sim_twin'} and it is made again" in str(e.value)
