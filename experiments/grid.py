@@ -42,6 +42,7 @@ ABLATIONS = {"joint schedule": ["--joint"], "no correlation (Eq. C)": ["--no-cor
              "no distribution loss (Eq. D)": ["--no-fdist"], "no cascade": ["--no-cascade"],
              "no pseudo-labels": ["--no-pseudo"], "hybrid paths on": ["--hybrid"]}
 
+
 def _mean_std(values):
     return (float(np.mean(values)), float(np.std(values))) if values else (float("nan"),) * 2
 
