@@ -258,7 +258,8 @@ def _run_groups(args, root, backbone, groups, t0):
         return runs
     # a Pool, not a ProcessPoolExecutor: leaving the `with` block on any exception (Ctrl-C, or
     # SIGTERM turned into SystemExit below) terminates the workers instead of orphaning them
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit("benchmark.py: terminated"))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(
+        "error: python -m experiments.grid: terminated (finished runs are kept: run it again)"))
     work = [(args, root, backbone, f, s, threads, jobs) for f, s, jobs in groups]
     with multiprocessing.get_context("spawn").Pool(args.jobs, maxtasksperchild=1) as pool:
         for group in pool.imap_unordered(_group_star, work):
