@@ -51,6 +51,7 @@ class Method:
     cascade: bool = False      # distils through every model of --cascade, else teacher -> student
     staged: bool = False       # the staged schedule of Sec. 3: feature-only phases 1..S first
     weight: str = None         # the flag that scales its loss, named in --method's help
+    teacher: bool = True       # False: trains the last model of --cascade alone, on D_L only
     flags: dict = field(default_factory=dict)  # its own flags {field: (default, help)} (config.py)
     check: Callable = None     # (args) -> an error message for a bad value of its flags, or None
     tune: tuple = ()           # experiments.grid tune's settings, the paper's value second
@@ -122,8 +123,10 @@ def _skd(d, fs, ft, zs, zt, batch, progress):
 # The baselines' flags default to their papers' values as reproduced by mdistiller (Zhao et al.,
 # CVPR 2022); `tune` is a small grid around that value (second), searched on a tuning set.
 for _m in [
-    Method("ce", "the task loss alone (given labels and the teacher's pseudo-labels)",
-           colour="C0"),
+    Method("alone", "the student alone: the task loss on the given labels; no teacher, no "
+           "pseudo-labels (the last model of --cascade)", teacher=False, colour="black"),
+    Method("pseudo", "no distillation loss: the task loss on the given labels and the "
+           "teacher's pseudo-labels (Sec. 5)", colour="C0"),
     Method("kd", "Hinton et al.'s KD on the logits (Sec. 6)", _kd, ("kd",), weight="lambda_kd",
            tune=tuple(("--lambda-kd", v) for v in ("0.5", "1", "2", "4")), colour="C1"),
     Method("fitnet", "FitNets' hint: MSE on substage 2 through a connector (Romero et al.)",
@@ -170,8 +173,10 @@ def staged_link(method, has_teacher, joint=False):
 
 def cascade_models(method, archs, no_cascade=False):
     """Which architectures a method trains: all of the cascade for a cascade method (takd, skd;
-    unless --no-cascade), otherwise the first (teacher) and the last (student). A one-model list
-    (ce only) is a student trained alone: no teacher, hence no pseudo-labels."""
+    unless --no-cascade), the last alone for `alone` (no teacher, hence no pseudo-labels),
+    otherwise the first (teacher) and the last (student)."""
+    if not METHODS[method].teacher:
+        return list(archs[-1:])
     if METHODS[method].cascade and not no_cascade:
         return list(archs)
     return [archs[0], archs[-1]] if len(archs) > 1 else list(archs)
@@ -262,7 +267,7 @@ class Distiller(nn.Module):
     """The student of one link with its connectors and balancer; forward = the loss of a batch.
 
     teacher: a frozen model (see freeze), or None to train the student with the task loss only
-    (the first model of a cascade, or the `ce` baseline). It is kept out of the registered
+    (the first model of a cascade, `alone`, or the `pseudo` baseline). It is kept out of the registered
     submodules on purpose: it is not trained, not saved with the link, and not wrapped by DDP.
     """
 

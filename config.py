@@ -165,6 +165,9 @@ def fill_defaults(a):
                       ("pretrain_lr", "pretrain_lr")]:
         if getattr(a, name) is None:
             setattr(a, name, preset[key])
+    if a.method == "ce":
+        fail("--method ce is now two methods: 'pseudo' (the task loss on the given labels and "
+             "the teacher's pseudo-labels) or 'alone' (the student on the given labels only)")
     if a.method not in METHODS:
         fail(f"unknown method '{a.method}'; choose one of {', '.join(METHODS)}")
     archs = a.cascade.split(",")
@@ -173,8 +176,9 @@ def fill_defaults(a):
             parse_arch(arch)
         except ValueError as e:
             fail(str(e))
-    if a.method != "ce" and len(archs) < 2:
-        fail(f"--method {a.method} distils: --cascade needs at least 2 models (teacher, student)")
+    if METHODS[a.method].teacher and len(archs) < 2:
+        fail(f"--method {a.method} learns from a teacher: --cascade needs at least 2 models "
+             "(teacher, student); --method alone trains one model on its labels")
     if not 0 < a.label_fraction <= 1:
         fail(f"--label-fraction must be in (0, 1], got {a.label_fraction}")
     if not 0 <= a.label_noise < 1:

@@ -29,8 +29,8 @@ from torch.utils.data import DataLoader
 
 import clips
 import data
-from cascade import (S, Distiller, cascade_models, evaluates_after, freeze, link_schedule, lr_at,
-                     phase_at, phase_span, restore)
+from cascade import (METHODS, S, Distiller, cascade_models, evaluates_after, freeze,
+                     link_schedule, lr_at, phase_at, phase_span, restore)
 from config import check_teacher_weights, parse_args, run_key, settings
 from losses import task_chance
 from models import (build_model, count_flops, count_params, cpu_latency, load_pretrained,
@@ -38,7 +38,7 @@ from models import (build_model, count_flops, count_params, cpu_latency, load_pr
 from pseudolabel import format_report, predict_videos, refresh
 from run import (all_sum, mid_link, read_resume_state, resume_state, save_atomic, save_checkpoint,
                  set_up, stop_if_not_finite, world_info)
-from synthetic import MOTIONS, TWIN_SCALE, ensure_synthetic, read_params
+from synthetic import LOOKS, MOTIONS, TWIN_SCALE, ensure_synthetic, read_params
 from video import cache_frames
 
 
@@ -69,8 +69,10 @@ def load_videos(run):
 
 def pretraining_argv(a):
     """Sec. 9: the train.py arguments of the teacher's pretraining for run `a` (no --out), after
-    making its twin set, `<root>_twin`: the simulated set's other motions (no class in common),
-    with TWIN_SCALE times its videos per class, all labelled. The pretraining has a recipe of its
+    making its twin set, `<root>_twin`: the simulated set's other motions (no class in common)
+    or, for a set of more than half the motions (regime d), the same motions in the other look
+    and another seed (classes in common, as Kinetics-400 has most of HMDB51's, but no video and
+    no look), with TWIN_SCALE times its videos per class, all labelled. The pretraining has a recipe of its
     own, as a Kinetics-400 checkpoint has: the simulated preset's optimizer, weight decay and
     batch, at --pretrain-lr for --pretrain-epochs; only the clips (length, stride, size, views)
     follow the run it serves, so that its backbone sees what it will see there.
@@ -81,20 +83,22 @@ def pretraining_argv(a):
         sys.exit(f"error: {e}")
     first, n = params["first_class"], params["classes"]
     other = first + n if first + 2 * n <= len(MOTIONS) else 0  # the next n motions, else the first
-    if other < first + n and first < other + n:
-        sys.exit(f"error: {a.data_root} uses {n} of the {len(MOTIONS)} motions, which leaves no "
-                 "disjoint set to pretrain its teacher on: pass --pretrain-epochs 0 (teacher from "
-                 "scratch) or a set of at most 6 classes")
+    if other < first + n and first < other + n:  # no disjoint set: the same motions, another look
+        twin_params = {**params, "look": (params["look"] + 1) % LOOKS, "seed": params["seed"] + 1000}
+        what = f"the same {n} motions in look {twin_params['look']}, seed {twin_params['seed']}"
+    else:
+        twin_params = {**params, "first_class": other}
+        what = ", ".join(MOTIONS[other:other + n])
     twin = a.data_root.rstrip("/\\") + "_twin"
     try:
-        ensure_synthetic(twin, **{**params, "first_class": other, "extra_test": 0,
+        ensure_synthetic(twin, **{**twin_params, "extra_test": 0,
                                   "videos_per_class": TWIN_SCALE * params["videos_per_class"]})
     except FileExistsError as e:  # e.g. the twin of an earlier version, or a damaged one
         sys.exit(f"error: {twin} is the teacher's pretraining set, which train.py makes from "
                  f"{a.data_root}, and it cannot be used as it is ({e}). The fix: delete {twin} "
                  "and it is made again, or pass --pretrain-epochs 0")
     arch = a.cascade.split(",")[0]
-    argv = ["--dataset", "synthetic", "--data-root", twin, "--method", "ce", "--cascade", arch,
+    argv = ["--dataset", "synthetic", "--data-root", twin, "--method", "alone", "--cascade", arch,
             "--label-fraction", "1", "--epochs", str(a.pretrain_epochs), "--pretrain-epochs", "0",
             "--lr", str(a.pretrain_lr), "--eval-every", "1000", "--seed", "0",
             "--workers", str(a.workers), "--device", a.device,
@@ -103,7 +107,7 @@ def pretraining_argv(a):
                  "max_steps_per_epoch"):
         if getattr(a, name) is not None:  # the clips of the run it serves
             argv += ["--" + name.replace("_", "-"), str(getattr(a, name))]
-    return argv, f"{twin} ({', '.join(MOTIONS[other:other + n])})"
+    return argv, f"{twin} ({what})"
 
 
 def pretrained_teacher(a):
@@ -275,10 +279,11 @@ def train_link(run, link, student, teacher, pl, epochs, train_set, test_videos, 
     N = len(train_set)
 
     # -- the link's trainable module, optimizer and schedule
-    # `ce` uses the finished models only for pseudo-labels: its links run no teacher
-    uses_teacher = teacher is not None and a.method != "ce"
+    # `pseudo` uses the finished models only for pseudo-labels: its links run no teacher
+    uses_teacher = teacher is not None and METHODS[a.method].loss is not None
     distiller = Distiller(student, teacher if uses_teacher else None,
-                          a.method if uses_teacher else "ce", a, a.clip_len, a.crop_size).to(device)
+                          a.method if uses_teacher else "alone", a, a.clip_len,
+                          a.crop_size).to(device)
     opt = make_optimizer([p for p in distiller.parameters() if p.requires_grad], a)
     start_epoch = 0
     if mid_link(state, link):

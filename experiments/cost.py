@@ -22,7 +22,8 @@ from experiments.grid import cached_run
 
 
 def bench_speed(args):
-    """Seconds per training step of the default student, as ratios to a cross-entropy step.
+    """Seconds per training step of the default student, as ratios to a step with the task loss
+    only (no teacher: the step of `alone`, of `pseudo` and of a cascade's first model).
 
     Random clips of the simulated set's shape; each variant runs the real Distiller forward,
     backward and an SGD step. Variants are interleaved round by round (interleaved(), one step
@@ -36,7 +37,7 @@ def bench_speed(args):
     teacher = freeze(build_model(archs[0], K))
     x, batch = torch.randn(B, 3, T, crop, crop), labelled_batch(B, K)  # x (B, 3, T, S, S)
     variants = {  # name: (method, phase, hybrid)
-        "ce": ("ce", S + 1, False), "kd": ("kd", S + 1, False),
+        "alone": ("alone", S + 1, False), "kd": ("kd", S + 1, False),
         "skd, phase 1": ("skd", 1, False), "skd, last phase": ("skd", S + 1, False),
         "skd, last phase + hybrid": ("skd", S + 1, True)}
 
@@ -48,16 +49,16 @@ def bench_speed(args):
 
     steps = {}
     for name, (method, phase, hybrid) in variants.items():
-        distiller = Distiller(build_model(archs[-1], K), teacher if method != "ce" else None,
+        distiller = Distiller(build_model(archs[-1], K), teacher if method != "alone" else None,
                               method, Args(epochs=p["epochs"], hybrid=hybrid), T, crop)
         opt = torch.optim.SGD([q for q in distiller.parameters() if q.requires_grad], lr=1e-3)
         steps[name] = functools.partial(step, distiller, opt, phase)
     med = {n: 1 / wall for n, (_, wall) in interleaved(steps, args.rounds, args.warmup, 1).items()}
-    rows = [dict(variant=n, ms_per_step=round(1000 * t, 1), vs_ce=round(t / med["ce"], 2),
+    rows = [dict(variant=n, ms_per_step=round(1000 * t, 1), vs_alone=round(t / med["alone"], 2),
                  vs_kd=round(t / med["kd"], 2)) for n, t in med.items()]
     table(f"Training step of the student {archs[-1]} (teacher {archs[0]}), batch {B} x "
           f"{T}x{crop}x{crop}, {torch.get_num_threads()} threads, median of {args.rounds}:",
-          ["variant", "ms / step", "x ce", "x kd"], [r.values() for r in rows])
+          ["variant", "ms / step", "x alone", "x kd"], [r.values() for r in rows])
 
     # Efficiency of every model of the default cascade, with its accuracy when a run is given
     summary = {}
@@ -85,7 +86,7 @@ def bench_frames(args):
     rows = []
     for clip_len in (1, p["clip_len"]):
         out = os.path.join(RESULTS, "runs", f"frames_{clip_len}")  # reused for the same key
-        m = cached_run(out, ["--method", "ce", "--cascade", arch, "--label-fraction", "1.0",
+        m = cached_run(out, ["--method", "alone", "--cascade", arch, "--label-fraction", "1.0",
                              "--clip-len", str(clip_len), "--epochs", str(args.epochs),
                              "--workers", str(args.workers), "--log-every", "120"])["models"][-1]
         rows.append(dict(clip_len=clip_len, arch=arch, clip_acc=m["clip_acc"],

@@ -36,7 +36,7 @@ from cascade import METHODS
 from config import key_differences, parse_args, run_key
 
 from experiments import RESULTS, plots, save_result, tables
-from experiments.regimes import BENCH, EXTRA_TEST, REGIMES
+from experiments.regimes import BENCH, EXTRA_TEST, REGIMES, regime_cascade
 
 ABLATIONS = {"joint schedule": ["--joint"], "no correlation (Eq. C)": ["--no-corr"],
              "no distribution loss (Eq. D)": ["--no-fdist"], "no cascade": ["--no-cascade"],
@@ -157,7 +157,7 @@ def _tune_jobs(args):
 
 
 def _common(root, args):
-    flags = ["--data-root", root, "--workers", "0", "--log-every", "120"]
+    flags = ["--data-root", root, "--workers", "0", "--log-every", "120", "--cascade", args.cascade]
     flags += REGIMES[args.regime]["train"]  # the regime's recipe (a, b: the simulated set's own)
     if args.max_steps_per_epoch:
         flags += ["--max-steps-per-epoch", str(args.max_steps_per_epoch)]
@@ -172,7 +172,7 @@ def _group(args, root, pretrained, fraction, seed, threads, jobs):
     torch.set_num_threads(threads)
     folder = os.path.join(RESULTS, "runs", os.path.basename(root), f"p{fraction:g}_s{seed}")
     os.makedirs(folder, exist_ok=True)
-    teacher_arch, assistant_arch, _ = data.DATASETS["synthetic"]["cascade"].split(",")
+    teacher_arch, assistant_arch, _ = args.cascade.split(",")
     common = _common(root, args) + ["--label-fraction", str(fraction), "--seed", str(seed)]
     short = ["--epochs", str(args.epochs), "--eval-every", str(args.epochs)]  # evaluate once
     runs = []
@@ -187,8 +187,8 @@ def _group(args, root, pretrained, fraction, seed, threads, jobs):
                                      for r in summary["models"]]))  # loaded ones included
 
         teacher = os.path.join(folder, "teacher", f"model0_{teacher_arch}.pt")
-        record("teacher (ce)", "cascade", cached_run(os.path.dirname(teacher), common + [
-            "--method", "ce", "--cascade", teacher_arch, "--teacher-weights", pretrained,
+        record("teacher", "cascade", cached_run(os.path.dirname(teacher), common + [
+            "--method", "alone", "--cascade", teacher_arch, "--teacher-weights", pretrained,
             "--teacher-epochs", str(args.teacher_epochs), "--eval-every", "1000"]))  # eval once
         # a cascade method's assistant, distilled from the teacher with the method (or with the
         # one whose assistant it shares: TAKD's is KD's), trained once and only when used
@@ -217,7 +217,8 @@ def _group(args, root, pretrained, fraction, seed, threads, jobs):
                 weights += "," + assistant
             elif through:  # the method's assistant (SKD's ablations: SKD's own)
                 weights += "," + assistants[METHODS[flags[1]].assistant or flags[1]]
-            flags = common + short + flags + ["--teacher-weights", weights]
+            flags = common + short + flags + (["--teacher-weights", weights]
+                                              if METHODS[flags[1]].teacher else [])
             record(name, kind, cached_run(out, flags))
     return runs
 
@@ -233,11 +234,11 @@ def _prepare(args):
     name = "synthetic_bench" + ("" if args.regime == "a" else f"_{args.regime}")
     extra = "" if not args.extra_test else f"_t{args.extra_test}"
     root = os.path.join("data", f"{name}_v{args.videos_per_class}_s{args.set_seed}{extra}")
-    data.ensure_synthetic(root, **{**dict(classes=BENCH["classes"], seed=args.set_seed,
-                                          difficulty=BENCH["difficulty"],
-                                          videos_per_class=args.videos_per_class,
-                                          extra_test=args.extra_test),
-                                   **REGIMES[args.regime]["generator"]})
+    data.ensure_synthetic(root, **{**dict(classes=BENCH["classes"],
+                                          difficulty=BENCH["difficulty"]),
+                                   **REGIMES[args.regime]["generator"],
+                                   **dict(seed=args.set_seed, extra_test=args.extra_test,
+                                          videos_per_class=args.videos_per_class)})
     a = parse_args(_common(root, args) + ["--pretrain-epochs", str(args.pretrain_epochs),
                                           "--out", os.devnull])
     return root, train.pretrained_teacher(a)
@@ -292,7 +293,7 @@ def bench_tune(args):
         mine = [r for r in rows if r["method"] == m]
         if m != "skd":  # ties go to the paper's value, then to the earlier entry of the grid
             best[m] = max(mine, key=lambda r: (round(r["video_acc"], 6), r["default"]))["flags"]
-    teacher = _mean_std([r["video_acc"] for r in runs if r["name"] == "teacher (ce)"])[0]
+    teacher = _mean_std([r["video_acc"] for r in runs if r["name"] == "teacher"])[0]
     print(f"\nTuning: student video accuracy, 20% labels, mean +- std over {args.seeds} seeds of "
           f"simulated set {args.set_seed}, regime {args.regime} (teacher {teacher:.3f})\n"
           "| method | setting | video acc | GFLOPs | |\n|---|---|---|---|---|")
@@ -337,9 +338,9 @@ def _tuned_weights(args):
 
 def _results_name(stem, args):
     """experiments/results/<name>.json of a grid: <stem> for regime a at its own budget,
-    <stem>_<regime> for
-    the others, and <stem>_<regime>_<N>epochs at another number of epochs than the regime's
-    (--quick, a smoke test, excepted), so that no grid replaces another budget's file."""
+    <stem>_<regime> for the others, and <stem>_<regime>_<N>epochs at another number of epochs
+    than the regime's (--quick, a smoke test, excepted), so that no grid replaces another
+    budget's file."""
     other = args.epochs != REGIMES[args.regime]["epochs"] and not args.quick
     return stem + ("" if args.regime == "a" and not other else f"_{args.regime}") + (
         f"_{args.epochs}epochs" if other else "")
@@ -356,6 +357,8 @@ def _accuracy_file(args):
     writes set<seed>_accuracy*.json. None replaces a report of another budget or set; plots.py
     draws the tuning sets' only when asked (plots.py versus --set-seed)."""
     name = _results_name("accuracy", args)
+    if args.cascade != regime_cascade(args.regime):  # another student (the capacity sweep)
+        name += "_" + args.cascade.split(",")[-1]
     return name if args.set_seed == 0 else f"set{args.set_seed}_{name}"
 
 
@@ -458,10 +461,17 @@ def main(argv=None):
     grid.add_argument("--pretrain-epochs", type=int, default=BENCH["pretrain_epochs"])
     grid.add_argument("--max-steps-per-epoch", type=int, default=None)
     grid.add_argument("--jobs", type=int, default=2, help="(fraction, seed) groups in parallel")
-    grid.add_argument("--videos-per-class", type=int, default=BENCH["videos_per_class"])
+    grid.add_argument("--videos-per-class", type=int,
+                      help="of the simulated set (default: the regime's; %d in a, b, c)"
+                      % BENCH["videos_per_class"])
     grid.add_argument("--regime", default="a", choices=sorted(REGIMES),
                       help="a: translation / rotation classes; b: the other six motions; c: the "
-                           "real data sets' recipe (SGD, 30 epochs, 8-frame clips) on a harder set")
+                           "real data sets' recipe (SGD, 30 epochs, 8-frame clips) on a harder set; "
+                           "d: c's recipe, 12 subtler motions, a student of 1/33 of the "
+                           "teacher's GFLOPs (experiments/regimes.py)")
+    grid.add_argument("--cascade", help="teacher,assistant,student (default: the regime's); "
+                      "another student writes accuracy_<regime>_<student>.json (the capacity "
+                      "sweep); the tuning stays the regime's")
     grid.add_argument("--first-seed", type=int, default=0,
                       help="seeds first-seed, first-seed + 1, ...: a second call can train other "
                            "seeds of the same grid at the same time (finished runs are reused)")
@@ -503,9 +513,9 @@ def main(argv=None):
                    help="allow --tuning on the set it was tuned on: to compare the methods' "
                         "ordering at another budget (--epochs) there, never to report")
     a.add_argument("--extra-test", type=int,
-                   help="videos per class added to the test split only (default: %d on a "
-                        "reported set, 0 on the tuning set --set-seed 1 and with --quick): "
-                        "6 x (42 + %d) = %d test videos, the same training videos"
+                   help="videos per class added to the test split only (default: the regime's "
+                        "on a reported set, %d in a, b, c: 6 x (42 + %d) = %d test videos; 0 on "
+                        "the tuning set --set-seed 1 and with --quick), the same training videos"
                         % (EXTRA_TEST, EXTRA_TEST, 6 * (42 + EXTRA_TEST)))
     t = sub.add_parser("tune", parents=[grid], help="each baseline's main weight on a tuning set")
     t.add_argument("--seeds", type=int, default=2)
@@ -514,11 +524,16 @@ def main(argv=None):
     if args.grid == "tune":
         args.extra_test = 0  # the tuning sets keep the size they were tuned at
     elif args.extra_test is None:  # --quick: a smoke test, not a report
-        args.extra_test = 0 if args.set_seed == 1 or args.quick else EXTRA_TEST
+        args.extra_test = (0 if args.set_seed == 1 or args.quick
+                           else REGIMES[args.regime].get("extra_test", EXTRA_TEST))
     if args.extra_test < 0:
         p.error(f"--extra-test must be >= 0 (extra test videos per class), got {args.extra_test}")
     if args.epochs is None:
         args.epochs = REGIMES[args.regime]["epochs"]
+    if args.videos_per_class is None:
+        args.videos_per_class = REGIMES[args.regime]["generator"].get(
+            "videos_per_class", BENCH["videos_per_class"])
+    args.cascade = args.cascade or regime_cascade(args.regime)
     if args.grid == "accuracy" and args.tuning is None:
         args.tuning = f"experiments/results/{_tuning_name(args)}.json"
     if args.teacher_epochs is None:

@@ -130,9 +130,9 @@ def fig_accuracy(plt, results, path):
             pts = [(k + dx, stats[name, f]) for k, f in enumerate(fractions) if (name, f) in stats]
             h = ax.errorbar([x for x, _ in pts], [s["mean"] for _, s in pts],
                             yerr=[s["half"] for _, s in pts], marker="o", ms=3.5, capsize=2,
-                            lw=2.4 if name in ("skd", "teacher (ce)") else 1, color=_colour(name),
+                            lw=2.4 if name in ("skd", "teacher") else 1, color=_colour(name),
                             ls="--" if name.startswith("teacher") else "-",
-                            alpha=1 if name in ("skd", "teacher (ce)") else 0.8)
+                            alpha=1 if name in ("skd", "teacher") else 0.8)
             handles.setdefault(name.replace(" (tuned)", ""), h)  # one entry per method
         ax.axhline(1 / result["bench"]["classes"], color="grey", ls=":", lw=1)
         ax.text(-0.45, 1 / result["bench"]["classes"] + 0.01, "chance", color="grey", fontsize=8)
@@ -181,7 +181,7 @@ def fig_efficiency(plt, result, tuning, path):
     best = {float(f): p["best"] for f, p in result["paired"].items() if p}
     handles = {}
     for ax, f in zip(axes, fractions):
-        shown = ["teacher (ce)", "assistant (skd)", "assistant (kd)", "skd", best.get(f), "ce"]
+        shown = ["teacher", "assistant (skd)", "assistant (kd)", "skd", best.get(f), "pseudo", "alone"]
         students = [n for n in shown if n and gflops.get(n) == gflops.get("skd")]
         for name in (n for n in shown if (n, f) in stats):  # students share one GFLOPs value:
             x = gflops[name] * 1.2 ** (students.index(name) - 1 if name in students else 0)

@@ -168,4 +168,4 @@ def shown_methods(result):
     names = dict.fromkeys(r["name"] for r in result["rows"] if r["kind"] in ("method", "tuned"))
     shown = [n + " (tuned)" if n + " (tuned)" in names else n for n in names
              if not n.endswith(" (tuned)") and n != "skd"]
-    return shown + ["skd"] * ("skd" in names) + ["teacher (ce)"]
+    return shown + ["skd"] * ("skd" in names) + ["teacher"]

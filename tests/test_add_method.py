@@ -73,12 +73,12 @@ def test_a_method_added_through_the_table_runs_everywhere(toy, tmp_path, monkeyp
     tuning = json.loads((tmp_path / "experiments" / "results" / "tuning.json").read_text())
     assert [r["flags"] for r in tuning["rows"]] == [["--toy-weight", "0.1"],
                                                     ["--toy-weight", "0.5"]]
-    grid.main(["accuracy", "--quick", "--videos-per-class", "5", "--methods", "ce", "toy",
+    grid.main(["accuracy", "--quick", "--videos-per-class", "5", "--methods", "pseudo", "toy",
                "--no-ablations", "--jobs", "1"])
     folder = tmp_path / "experiments" / "results"
     result = json.loads((folder / "accuracy.json").read_text())
     names = {r["name"] for r in result["rows"]}
-    assert "toy" in names and "ce" in names
+    assert "toy" in names and "pseudo" in names
     assert ("toy (tuned)" in names) == (tuning["best"]["toy"] != ["--toy-weight", "0.5"])
 
     # -- the figure: the toy's line, in its table colour

@@ -24,9 +24,9 @@ def test_speed_benchmark_runs_and_reports_every_variant(tmp_path):
     with open(tmp_path / "experiments" / "results" / "speed.json") as f:
         result = json.load(f)
     names = [r["variant"] for r in result["steps"]]
-    assert names == ["ce", "kd", "skd, phase 1", "skd, last phase", "skd, last phase + hybrid"]
+    assert names == ["alone", "kd", "skd, phase 1", "skd, last phase", "skd, last phase + hybrid"]
     assert all(r["ms_per_step"] > 0 for r in result["steps"])
-    assert result["steps"][0]["vs_ce"] == 1.0 and result["steps"][1]["vs_kd"] == 1.0
+    assert result["steps"][0]["vs_alone"] == 1.0 and result["steps"][1]["vs_kd"] == 1.0
     gflops = [m["gflops"] for m in result["models"]]
     assert gflops == sorted(gflops, reverse=True) and gflops[-1] > 0  # teacher first, cheapest last
     assert all(m["video_acc"] is None for m in result["models"])  # no run summary was given

@@ -322,7 +322,7 @@ def test_balanced_first_step_is_one_per_substage_plain_sum_is_raw():
 
 
 # ------------------------------------------------------------------------------- method dispatch
-EXPECTED_TERMS = {"ce": {"task"}, "kd": {"task", "kd"}, "takd": {"task", "kd"},
+EXPECTED_TERMS = {"alone": {"task"}, "pseudo": {"task"}, "kd": {"task", "kd"}, "takd": {"task", "kd"},
                   "dkd": {"task", "dkd"}, "dist": {"task", "dist"}, "fitnet": {"task", "fitnet"},
                   "at": {"task", "at"}, "sp": {"task", "sp"}, "cwd": {"task", "cwd"},
                   "skd": {"task", "kd", "feat", "sub1", "sub2", "sub3", "sub4"}}
@@ -386,7 +386,7 @@ def test_method_dispatch_terms_and_total(method):
 
 
 def test_without_a_teacher_only_the_task_loss():
-    for method in ("skd", "kd", "ce"):
+    for method in ("skd", "kd", "pseudo", "alone"):
         d = make_distiller(method, teacher=False)
         assert d.teacher is None and d.connectors is None and not d.staged
         terms = grads_after(d, 1)  # even "phase 1": the first model trains with CE throughout

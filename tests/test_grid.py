@@ -12,6 +12,7 @@ import torch
 
 import config
 import data
+import models
 from experiments import grid, tables
 import synthetic
 import train
@@ -26,7 +27,7 @@ def test_accuracy_benchmark_runs_the_grid_and_reuses_finished_runs(tmp_path):
     processes) reuses every finished run."""
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=REPO)
     cmd = [sys.executable, "-m", "experiments.grid", "accuracy", "--quick",
-           "--videos-per-class", "5", "--methods", "ce", "skd", "--skd-variant",
+           "--videos-per-class", "5", "--methods", "alone", "pseudo", "skd", "--skd-variant",
            "--phase-epochs 0.5", "--link-variant", "--lambda-kd 2", "--extra-test", "2",
            "--tuning", "none", "--jobs", "1"]
     out = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
@@ -36,8 +37,8 @@ def test_accuracy_benchmark_runs_the_grid_and_reuses_finished_runs(tmp_path):
     rows = {(r["kind"], r["name"]): r for r in result["rows"]}
     ablations = ["joint schedule", "no correlation (Eq. C)", "no distribution loss (Eq. D)",
                  "no cascade", "no pseudo-labels", "hybrid paths on"]
-    assert sorted(rows) == sorted([("cascade", "teacher (ce)"),
-                                   ("cascade", "assistant (skd)"), ("method", "ce"),
+    assert sorted(rows) == sorted([("cascade", "teacher"), ("method", "alone"),
+                                   ("cascade", "assistant (skd)"), ("method", "pseudo"),
                                    ("method", "skd"), ("variant", "skd --phase-epochs 0.5"),
                                    ("cascade", "assistant (skd --phase-epochs 0.5)"),
                                    ("link", "skd --lambda-kd 2 (student link)")]
@@ -51,10 +52,11 @@ def test_accuracy_benchmark_runs_the_grid_and_reuses_finished_runs(tmp_path):
     skd_run = next(r for r in result["runs"] if r["name"] == "skd")
     assert [m["role"] for m in skd_run["models"]] == ["teacher", "assistant", "student"]
     assert list(result["paired"]) == ["0.2"]  # one paired comparison per label fraction
-    assert result["paired"]["0.2"]["best"] == "ce" and result["paired"]["0.2"]["seeds"] == [0]
+    assert result["paired"]["0.2"]["best"] in ("alone", "pseudo")
+    assert result["paired"]["0.2"]["seeds"] == [0]
     # the student of every method is the cascade's last model; teacher and assistant are shared
     archs = {r["name"]: r["arch"] for r in result["rows"]}
-    assert archs.pop("teacher (ce)") == "r3d18_w0.25"
+    assert archs.pop("teacher") == "r3d18_w0.25"
     assert archs.pop("assistant (skd)") == archs.pop("assistant (skd --phase-epochs 0.5)") == (
         "r3d10_w0.25")
     assert set(archs.values()) == {data.DATASETS["synthetic"]["cascade"].split(",")[-1]}
@@ -73,7 +75,12 @@ def test_accuracy_benchmark_runs_the_grid_and_reuses_finished_runs(tmp_path):
     teacher = os.path.join("teacher", "model0_r3d18_w0.25.pt")
     assert loaded("skd") == [teacher, os.path.join("assistant_skd", "model1_r3d10_w0.25.pt")]
     assert loaded("skd_joint-schedule") == loaded("skd")  # SKD's ablations share its assistant
-    assert loaded("skd_no-cascade") == loaded("ce") == [teacher]
+    assert loaded("skd_no-cascade") == loaded("pseudo") == [teacher]
+    alone = next(r for r in result["runs"] if r["name"] == "alone")  # no teacher, one model
+    assert [m["role"] for m in alone["models"]] == ["student"]
+    with open(group / "alone" / "metrics.jsonl") as f:
+        config = json.loads(f.readline())["config"]
+    assert config["teacher_weights"] is None and config["method"] == "alone"
     # a candidate default: both links trained with its flags, its own assistant
     variant = os.path.join("assistant_skd_phase-epochs-0.5", "model1_r3d10_w0.25.pt")
     assert loaded("skd_phase-epochs-0.5") == [teacher, variant]
@@ -85,7 +92,8 @@ def test_accuracy_benchmark_runs_the_grid_and_reuses_finished_runs(tmp_path):
     with open(group / "skd_lambda-kd-2_student-link" / "metrics.jsonl") as f:
         assert json.loads(f.readline())["config"]["lambda_kd"] == 2.0
     stamps = {p: p.stat().st_mtime_ns for p in group.glob("*/summary.json")}
-    assert len(stamps) == 2 + 2 + 6 + 2 + 1  # teacher, assistant, ce, skd, ablations, variants
+    assert len(stamps) == 2 + 3 + 6 + 2 + 1  # teacher, assistant, alone, pseudo, skd, ablations,
+    # variants
     assert not (group / "assistant_kd").exists()  # TAKD's assistant: not needed, not trained
     again = subprocess.run(cmd[:-1] + ["2"], cwd=tmp_path, env=env, capture_output=True,
                            text=True, timeout=600)  # --jobs 2: the worker pool, nothing to train
@@ -110,7 +118,7 @@ def test_run_cache_reuses_only_a_run_of_the_same_key(tmp_path, monkeypatch, caps
     synthetic.make_synthetic(str(root), classes=3, videos_per_class=4, frames=8, size=32,
                              difficulty=0.3, seed=0, quiet=True)
     common = TINY + ["--data-root", str(root)]
-    teacher = grid.cached_run(str(tmp_path / "teacher"), common + ["--method", "ce",
+    teacher = grid.cached_run(str(tmp_path / "teacher"), common + ["--method", "alone",
                                                                     "--cascade", ARCH])
     weights = tmp_path / "teacher.pt"  # the file the student loads: its content will change
     shutil.copy(tmp_path / "teacher" / f"model0_{ARCH}.pt", weights)
@@ -242,7 +250,8 @@ def test_regime_c_trains_with_the_real_data_sets_recipe(tmp_path):
     regimes a and b keep the simulated set's own recipe but train the real recipe's epochs."""
     hmdb, synthetic_preset = data.DATASETS["hmdb51"], data.DATASETS["synthetic"]
     for regime in "abc":
-        args = argparse.Namespace(regime=regime, max_steps_per_epoch=None)
+        args = argparse.Namespace(regime=regime, max_steps_per_epoch=None,
+                                  cascade=grid.regime_cascade(regime))
         a = config.parse_args(grid._common(str(tmp_path), args) + ["--out", os.devnull])
         recipe = (a.optimizer, a.lr, a.weight_decay, a.batch_size)
         if regime == "c":
@@ -256,6 +265,28 @@ def test_regime_c_trains_with_the_real_data_sets_recipe(tmp_path):
             assert a.clip_len == synthetic_preset["clip_len"]
             # the real recipe's 30 epochs (report section 5), as `python train.py`'s (section 9)
             assert grid.REGIMES[regime]["epochs"] == hmdb["epochs"] == synthetic_preset["epochs"]
+
+
+def test_regime_d_is_c_recipe_with_a_large_capacity_gap(tmp_path):
+    """Regime d: c's recipe, a harder set (all 12 motions, subtler motion, more clutter), a
+    student of at most 1/30 of the teacher's GFLOPs, at least 1,000 test videos when reported."""
+    d, c = grid.REGIMES["d"], grid.REGIMES["c"]
+    args = argparse.Namespace(regime="d", max_steps_per_epoch=None, cascade=grid.regime_cascade("d"))
+    a = config.parse_args(grid._common(str(tmp_path), args) + ["--out", os.devnull])
+    ac = config.parse_args(grid._common(str(tmp_path), argparse.Namespace(
+        regime="c", max_steps_per_epoch=None, cascade=grid.regime_cascade("c")))
+        + ["--out", os.devnull])
+    same = ("optimizer", "lr", "weight_decay", "batch_size", "clip_len", "frame_stride", "resize",
+            "crop_size", "eval_clips", "eval_crops", "epochs")
+    assert {k: getattr(a, k) for k in same} == {k: getattr(ac, k) for k in same}
+    teacher, assistant, student = (models.build_model(m, 12) for m in a.cascade.split(","))
+    flops = [models.count_flops(m, a.clip_len, a.crop_size, a.crop_size)
+             for m in (teacher, assistant, student)]
+    assert flops[0] / flops[2] >= 30 and flops[0] > flops[1] > flops[2]
+    g = d["generator"]
+    assert g["classes"] == len(synthetic.MOTIONS) and g["motion"] < 1
+    assert g["difficulty"] > c["generator"]["difficulty"]
+    assert g["classes"] * (round(0.3 * g["videos_per_class"]) + d["extra_test"]) >= 1000
 
 
 def test_negative_extra_test_is_one_error_line(capsys):
@@ -275,7 +306,8 @@ def test_tuned_weights_refuse_the_tuning_set_unless_checking_an_ordering(tmp_pat
     path.write_text(json.dumps(dict(set_seed=1, regime="c", best={"kd": ["--lambda-kd", "4"]},
                                     args=dict(epochs=30))))
     args = types.SimpleNamespace(tuning=str(path), set_seed=1, regime="c", epochs=30,
-                                 check_on_tuning_set=False, quick=False)
+                                 check_on_tuning_set=False, quick=False,
+                                 cascade=grid.regime_cascade("c"))
     with pytest.raises(SystemExit) as e:
         grid._tuned_weights(args)
     assert str(e.value).startswith("error: ") and "--check-on-tuning-set" in str(e.value)
@@ -296,6 +328,11 @@ def test_tuned_weights_refuse_the_tuning_set_unless_checking_an_ordering(tmp_pat
     assert grid._accuracy_file(args) == "accuracy"
     args.regime, args.quick, args.epochs = "b", False, grid.REGIMES["b"]["epochs"]
     assert grid._accuracy_file(args) == "accuracy_b"
+    args.regime, args.cascade = "d", grid.regime_cascade("d")
+    assert grid._accuracy_file(args) == "accuracy_d"
+    args.cascade = "r3d18_w0.25,r3d10_w0.25,r3d10_w0.18"  # another student: the capacity sweep
+    assert grid._accuracy_file(args) == "accuracy_d_r3d10_w0.18"
+    args.cascade = grid.regime_cascade("c")
     args.regime, args.epochs = "c", 10
     with pytest.raises(SystemExit) as e:  # 30-epoch weights in a 10-epoch report: refused
         grid._tuned_weights(args)

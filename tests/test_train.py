@@ -202,7 +202,8 @@ def test_skd_cascade_run_folder_and_schedule(skd_run):
 
 
 BASELINES = {  # method -> (cascade, models trained, the method's own loss terms)
-    "ce": (ARCH, [ARCH], set()),
+    "alone": (CASCADE2, [ARCH], set()),  # the last model of the cascade, no teacher
+    "pseudo": (CASCADE2, [ARCH] * 2, set()),  # the teacher's pseudo-labels, no loss of its own
     "kd": (CASCADE2, [ARCH] * 2, {"kd"}),
     "fitnet": (CASCADE2, [ARCH] * 2, {"fitnet"}),
     "at": (CASCADE2, [ARCH] * 2, {"at"}),
@@ -221,7 +222,7 @@ def test_every_method_is_smoke_tested():
 @pytest.mark.parametrize("method", sorted(BASELINES))
 def test_method_smoke_run(method, tiny_set, skd_run, teacher_file, tmp_path):
     arch_list, archs, own = BASELINES[method]
-    weights = [] if method == "ce" else ["--teacher-weights", teacher_file]
+    weights = [] if method == "alone" else ["--teacher-weights", teacher_file]
     out = run(tiny_set, tmp_path / "run", "--method", method, "--cascade", arch_list, *weights)
     s = check_run(out, method, archs, n_pseudo=len(archs) - 1)
     for link in range(1 if len(archs) > 1 else 0, len(archs)):  # the links trained here
@@ -422,7 +423,9 @@ def fails(root, out, *extra, ok_files=()):
     (["--label-fraction", "0"], ["--label-fraction", "(0, 1]", "0.0"]),
     (["--label-fraction", "1.5"], ["--label-fraction", "(0, 1]", "1.5"]),
     (["--epochs", "-1"], ["--epochs", ">= 0", "-1"]),
-    (["--method", "kd", "--cascade", ARCH], ["--method kd", "at least 2 models"]),
+    (["--method", "kd", "--cascade", ARCH], ["--method kd", "at least 2 models", "alone"]),
+    (["--method", "pseudo", "--cascade", ARCH], ["--method pseudo", "at least 2 models"]),
+    (["--method", "ce"], ["--method ce", "'pseudo'", "'alone'"]),  # the name before 'pseudo' 
     (["--resume"], ["--resume", "no checkpoint"]),
     (["--no-corr", "--no-fdist"], ["--no-corr", "--no-fdist"]),
     (["--phase-shares", "1,1,1,1"], ["--phase-shares", "5"]),
@@ -437,6 +440,7 @@ def fails(root, out, *extra, ok_files=()):
     (["--lambda-kd", "nan"], ["--lambda-kd", ">= 0", "nan"]),
     (["--pl-threshold", "2"], ["--pl-threshold", "[0, 1]", "2.0"]),
 ], ids=["dataset", "arch", "fraction-0", "fraction-1.5", "epochs", "kd-one-model",
+         "pseudo-one-model", "ce-renamed",
         "resume-nothing", "skd-no-loss", "shares-4", "shares-0", "phase-epochs-0",
         "repeat-3-of-4", "amp-on-cpu", "at-substages", "fitnet-weight", "lr", "tau",
         "lambda-nan", "pl-threshold"])
@@ -785,6 +789,23 @@ def test_simulated_teacher_is_pretrained_once_on_the_other_motions(tmp_path, mon
     assert list((tmp_path / "runs").glob("pretrain_*")) == pretrain  # (its own recipe)
     train.main(common + ["--pretrain-lr", "0.02", "--out", str(tmp_path / "d")])  # retrained
     assert len(list((tmp_path / "runs").glob("pretrain_*"))) == 2
+
+
+def test_a_set_of_most_motions_pretrains_on_them_in_the_other_look(tmp_path):
+    """Regime d: a set of more than half the motions leaves no disjoint set, so its teacher is
+    pretrained on the same motions in the other look and another seed: classes in common, no
+    video and no look in common (as Kinetics-400 holds most of HMDB51's actions)."""
+    root = tmp_path / "sim"
+    synthetic.make_synthetic(str(root), classes=7, videos_per_class=4, frames=4, size=16,
+                             seed=3, quiet=True)
+    a = config.parse_args(["--dataset", "synthetic", "--data-root", str(root), "--out",
+                           os.devnull])
+    argv, line = train.pretraining_argv(a)
+    twin = synthetic.read_params(str(tmp_path / "sim_twin"))
+    assert (twin["first_class"], twin["classes"]) == (0, 7)  # the same motions
+    assert (twin["look"], twin["seed"]) == (1, 1003)  # another look, another seed
+    assert twin["videos_per_class"] == synthetic.TWIN_SCALE * 4 and "look 1" in line
+    assert argv[argv.index("--data-root") + 1] == str(tmp_path / "sim_twin")
 
 
 def test_a_twin_set_of_other_parameters_is_named_with_the_fix(tmp_path, capsys):
