@@ -357,8 +357,11 @@ def _accuracy_file(args):
     writes set<seed>_accuracy*.json. None replaces a report of another budget or set; plots.py
     draws the tuning sets' only when asked (plots.py versus --set-seed)."""
     name = _results_name("accuracy", args)
-    if args.cascade != regime_cascade(args.regime):  # another student (the capacity sweep)
-        name += "_" + args.cascade.split(",")[-1]
+    if getattr(args, "tag", None):  # a grid of its own beside the regime's: accuracy_<r>_<tag>
+        name = (f"accuracy_{args.regime}_{args.tag}"
+                + ("_" + name.split("_")[-1] if name.endswith("epochs") else ""))
+    if getattr(args, "sweep", False):  # a --cascade of the capacity sweep: a file per student
+        name = f"sweep_{args.regime}_{args.cascade.split(',')[-1]}"
     return name if args.set_seed == 0 else f"set{args.set_seed}_{name}"
 
 
@@ -470,8 +473,8 @@ def main(argv=None):
                            "d: c's recipe, 12 subtler motions, a student of 1/33 of the "
                            "teacher's GFLOPs (experiments/regimes.py)")
     grid.add_argument("--cascade", help="teacher,assistant,student (default: the regime's); "
-                      "another student writes accuracy_<regime>_<student>.json (the capacity "
-                      "sweep); the tuning stays the regime's")
+                      "given, `accuracy` writes sweep_<regime>_<student>.json (the capacity "
+                      "sweep) and reads the regime's tuning")
     grid.add_argument("--first-seed", type=int, default=0,
                       help="seeds first-seed, first-seed + 1, ...: a second call can train other "
                            "seeds of the same grid at the same time (finished runs are reused)")
@@ -501,6 +504,9 @@ def main(argv=None):
                         "also the paper's: a run less per such baseline at the other fractions "
                         "and the extra headline seeds")
     a.add_argument("--no-ablations", action="store_true", help="no SKD ablation rows")
+    a.add_argument("--tag", help="write accuracy_<regime>_<tag>.json, beside the regime's "
+                   "own grid (e.g. the same regime on a later recipe); the summary lists it as "
+                   "regime <regime>_<tag>")
     a.add_argument("--ablation-fraction", type=float, default=0.2,
                    help="label fraction of the ablation table and of --headline-seeds")
     a.add_argument("--set-seed", type=int, default=0,
@@ -533,6 +539,7 @@ def main(argv=None):
     if args.videos_per_class is None:
         args.videos_per_class = REGIMES[args.regime]["generator"].get(
             "videos_per_class", BENCH["videos_per_class"])
+    args.sweep = args.cascade is not None
     args.cascade = args.cascade or regime_cascade(args.regime)
     if args.grid == "accuracy" and args.tuning is None:
         args.tuning = f"experiments/results/{_tuning_name(args)}.json"

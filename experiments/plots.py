@@ -3,6 +3,8 @@ training curves.
 
     python -m experiments.plots summary  # SKD - best tuned baseline, SKD - each ablation: 95% CIs
     python -m experiments.plots versus --regime c  # SKD - every other student, paired, 95% CIs
+    python -m experiments.plots calibration set1_accuracy_d  # teacher, alone, KD per seed; gaps
+    python -m experiments.plots sweep    # regime d's capacity sweep: gain over the student alone
     python -m experiments.plots results  # experiments/results/{accuracy,paired,efficiency,...}.png
     python -m experiments.plots curves runs/synthetic_skd_p0.2_s0   # <run>/curves.png
 
@@ -27,8 +29,9 @@ import os
 import numpy as np
 
 from experiments import RESULTS
-from experiments.tables import (budget_first, letter, load, paired_rows, per_method, regimes,
-                                shown_methods, summary_table, versus_table)
+from experiments.tables import (budget_first, calibration_table, letter, load, paired_rows,
+                                per_method, regimes, shown_methods, summary_table, sweep_rows,
+                                sweep_table, versus_table)
 
 MISSING = "matplotlib is not installed: pip install matplotlib"
 
@@ -166,6 +169,34 @@ def fig_paired(plt, rows, path):
            title="SKD - " + " / ".join(sorted({r["best"] for r in rows}))
            + " (the best other student), paired by seed")
     ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    return _save(plt, fig, path)
+
+
+def fig_sweep(plt, rows, path):
+    """The capacity sweep: each method's gain over the student alone against the teacher /
+    student GFLOPs ratio, mean and 95% interval over seeds (paired by seed)."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.4))
+    methods = list(dict.fromkeys(r["method"] for r in rows if r["method"] != "alone"))
+    for i, m in enumerate(methods):
+        mine = [r for r in rows if r["method"] == m]
+        x = [r["ratio"] * 1.04 ** (i - (len(methods) - 1) / 2) for r in mine]  # side by side
+        ax.errorbar(x, [r["gain"]["mean"] for r in mine],
+                    yerr=[0 if math.isnan(r["gain"]["half"]) else r["gain"]["half"] for r in mine],
+                    marker="o", ms=4, capsize=3, label=m, color=_colour(m),
+                    lw=2.2 if m == "skd" else 1, ls="--" if "no-cascade" in m else "-")
+    ax.axhline(0, color="grey", lw=1)
+    ratios = sorted({r["ratio"] for r in rows})
+    ax.set_xscale("log")
+    ax.set_xticks(ratios, [f"1/{x:.0f}\n{next(r['student'] for r in rows if r['ratio'] == x)}"
+                           for x in ratios], fontsize=8)
+    ax.minorticks_off()
+    n = sorted({r["gain"]["n"] for r in rows if r["method"] != "alone"})
+    ax.set(xlabel="student GFLOPs / teacher GFLOPs (log scale), student",
+           ylabel="gain over the student alone\n(video accuracy, fraction of test videos)",
+           title=f"Capacity sweep, regime d, {rows[0]['fraction']:.0%} labels: mean and 95% "
+                 f"interval over {', '.join(map(str, n))} seeds")
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return _save(plt, fig, path)
 
@@ -352,6 +383,9 @@ def draw_results(folder):
         # --cascade checks of SKD's student sizes (not repeated at 30 epochs)
         written.append(fig_efficiency(plt, results["a_10epochs"], load(folder, "tuning_a_10epochs"),
                                       os.path.join(folder, "efficiency.png")))
+    sweep = sweep_rows(folder)
+    if sweep:
+        written.append(fig_sweep(plt, sweep, os.path.join(folder, "sweep.png")))
     gpu = {k: v for k, v in (("bf16", load(folder, "throughput_h200_bf16")),
                              ("float32", load(folder, "throughput_h200_fp32"))) if v}
     data, speed = load(folder, "data"), load(folder, "speed")
@@ -447,7 +481,24 @@ def main(argv=None):
                    "than its own, as its file names it (a_10epochs: accuracy_a_10epochs.json)")
     v.add_argument("--set-seed", type=int, default=0,
                    help="the grids of that simulated set: 1 = the tuning set (set1_accuracy*.json)")
+    k = sub.add_parser("calibration", help="print a grid's teacher, assistant, student alone, "
+                       "pseudo and KD per seed, and the gaps between them (no matplotlib needed)")
+    k.add_argument("name", help="its results file without .json, e.g. set1_accuracy_d")
+    k.add_argument("folder", nargs="?", default=RESULTS)
+    w = sub.add_parser("sweep", help="print the capacity sweep (sweep_<regime>_*.json)")
+    w.add_argument("folder", nargs="?", default=RESULTS)
+    w.add_argument("--regime", default="d")
     args = p.parse_args(argv)
+    if args.what == "calibration":
+        result = load(args.folder, args.name)
+        if result is None:
+            sys.exit(f"error: {os.path.join(args.folder, args.name)}.json not found: run the grid "
+                     "that writes it (experiments/results/README.md names each command)")
+        print(calibration_table(result))
+        return
+    if args.what == "sweep":
+        print(sweep_table(args.folder, args.regime) or "no sweep files")
+        return
     if args.what in ("summary", "versus"):
         print(summary_table(args.folder) if args.what == "summary"
               else versus_table(args.folder, args.regime, args.set_seed))

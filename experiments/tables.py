@@ -56,6 +56,11 @@ def letter(regime):
     return regime.split("_")[0]
 
 
+def label(regime):
+    """'a' of 'a_10epochs' (its budget is a column of its own), 'a_twin10' of 'a_twin10'."""
+    return regime[:regime.rindex("_")] if regime.endswith("epochs") else regime
+
+
 def budget_first(regime, epochs):
     """Sort key of the summary, paired.png and accuracy.png: the regimes at their own budget
     (30 epochs) first, then the grids at fewer epochs, each by regime letter."""
@@ -85,7 +90,8 @@ def paired_rows(folder):
             means = {r["name"]: r["video_acc"] for r in result["rows"] if r["fraction"] == f}
             if p:
                 rows.append(dict(regime=regime, fraction=f, best=p["best"], skd=means["skd"],
-                                 epochs=result["args"]["epochs"],
+                                 epochs=result["args"]["epochs"], teacher=means.get("teacher"),
+                                 alone=means.get("alone"),
                                  other=means[p["best"]], **paired(result, f, "skd", p["best"])))
     return sorted(rows, key=lambda r: (*budget_first(r["regime"], r["epochs"]), r["fraction"]))
 
@@ -114,16 +120,72 @@ def _ci(r):
 def summary_table(folder):
     """The README's results table and the report's ablation table (Markdown), every number
     from the per-seed runs in experiments/results/accuracy*.json."""
-    lines = ["| regime | epochs | labels | seeds | SKD | best other | SKD - best, 95% CI | "
-             "SKD ahead on |", "|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {letter(r['regime'])} | {r['epochs']} | {r['fraction']:.0%} | {r['n']} | "
-              f"{r['skd']:.3f} | {r['best']} "
+    def mean(x):
+        return "-" if x is None else f"{x:.3f}"
+
+    lines = ["| regime | epochs | labels | seeds | teacher | student alone | SKD | best other | "
+             "SKD - best, 95% CI | SKD ahead on |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {label(r['regime'])} | {r['epochs']} | {r['fraction']:.0%} | {r['n']} | "
+              f"{mean(r['teacher'])} | {mean(r['alone'])} | {r['skd']:.3f} | {r['best']} "
               f"{r['other']:.3f} | {_ci(r)} | {r['leads']} of {r['n']} |"
               for r in paired_rows(folder)]
     lines += ["", "| regime | epochs | labels | seeds | SKD minus | 95% CI | SKD ahead on |",
               "|---|---|---|---|---|---|---|"]
     lines += [f"| {letter(r['regime'])} | {r['epochs']} | {r['fraction']:.0%} | {r['n']} | "
               f"{r['variant']} | {_ci(r)} | {r['leads']} of {r['n']} |" for r in ablation_rows(folder)]
+    return "\n".join(lines)
+
+
+def calibration_table(result):
+    """Can a regime tell distillers apart? Per label fraction and seed, the teacher, the KD
+    assistant, the student alone, `pseudo` and KD (Markdown), then the gaps that bind (teacher -
+    alone, teacher - KD) with their paired 95% intervals."""
+    names = ["teacher", "assistant (kd)", "alone", "pseudo", "kd"]
+    acc = {(r["name"], r["fraction"], r["seed"]): r["video_acc"] for r in result["runs"]}
+    fractions = sorted({f for _, f, _ in acc})
+    lines = ["| labels | seed | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    for f in fractions:
+        for s in sorted({s for n, g, s in acc if g == f}):
+            lines.append(f"| {f:.0%} | {s} | " + " | ".join(
+                f"{acc[n, f, s]:.3f}" if (n, f, s) in acc else "-" for n in names) + " |")
+    lines += ["", "| labels | gap | seeds | mean, 95% CI |", "|---|---|---|---|"]
+    for f in fractions:
+        for first, second in (("teacher", "alone"), ("teacher", "kd"), ("kd", "alone")):
+            if any(n == first and g == f and (second, f, s) in acc for n, g, s in acc):
+                p = paired(result, f, first, second)
+                lines.append(f"| {f:.0%} | {first} - {second} | {p['n']} | {_ci(p)} |")
+    return "\n".join(lines)
+
+
+def sweep_rows(folder, regime="d"):
+    """The capacity sweep (sweep_<regime>_<student>.json): per student, its GFLOPs against the
+    teacher's and, per method, its mean video accuracy and its gain over the student alone,
+    paired by seed -> [dict(student, ratio, method, mean, gain=interval())], by ratio."""
+    rows = []
+    names = sorted(f[:-5] for f in os.listdir(folder)
+                   if f.startswith(f"sweep_{regime}_") and f.endswith(".json"))
+    for name in names:
+        result = load(folder, name)
+        fraction = result["args"]["ablation_fraction"]
+        teacher = next(r for r in result["rows"] if r["name"] == "teacher")
+        for r in result["rows"]:
+            if r["fraction"] == fraction and r["kind"] in ("method", "tuned", "variant"):
+                rows.append(dict(student=r["arch"], ratio=teacher["gflops"] / r["gflops"],
+                                 method=r["name"], fraction=fraction, mean=r["video_acc"],
+                                 gain=paired(result, fraction, r["name"], "alone")))
+    return sorted(rows, key=lambda r: r["ratio"])
+
+
+def sweep_table(folder, regime="d"):
+    """sweep_rows as Markdown: accuracy and the gain over the student alone, 95% CI."""
+    if not sweep_rows(folder, regime):
+        return f"no sweep_{regime}_*.json in {folder}: python -m experiments.grid accuracy " \
+               f"--regime {regime} --cascade ... writes one per student"
+    lines = ["| student | teacher / student GFLOPs | method | video acc | gain over alone, 95% CI |",
+             "|---|---|---|---|---|"]
+    lines += [f"| {r['student']} | {r['ratio']:.0f} | {r['method']} | {r['mean']:.3f} | "
+              f"{_ci(r['gain']) if r['method'] != 'alone' else '-'} |"
+              for r in sweep_rows(folder, regime)]
     return "\n".join(lines)
 
 

@@ -330,9 +330,11 @@ def test_tuned_weights_refuse_the_tuning_set_unless_checking_an_ordering(tmp_pat
     assert grid._accuracy_file(args) == "accuracy_b"
     args.regime, args.cascade = "d", grid.regime_cascade("d")
     assert grid._accuracy_file(args) == "accuracy_d"
-    args.cascade = "r3d18_w0.25,r3d10_w0.25,r3d10_w0.18"  # another student: the capacity sweep
-    assert grid._accuracy_file(args) == "accuracy_d_r3d10_w0.18"
-    args.cascade = grid.regime_cascade("c")
+    args.cascade, args.sweep = "r3d18_w0.25,r3d10_w0.25,r3d10_w0.18", True  # --cascade given
+    assert grid._accuracy_file(args) == "sweep_d_r3d10_w0.18"  # the capacity sweep's file
+    args.cascade, args.sweep, args.tag = grid.regime_cascade("c"), False, "twin10"
+    assert grid._accuracy_file(args) == "accuracy_d_twin10"
+    args.regime, args.tag = "a", None
     args.regime, args.epochs = "c", 10
     with pytest.raises(SystemExit) as e:  # 30-epoch weights in a 10-epoch report: refused
         grid._tuned_weights(args)

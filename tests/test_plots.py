@@ -53,7 +53,8 @@ def test_summary_table_matches_grid_and_the_per_seed_table():
     assert no_fdist["diffs"] == pytest.approx(np.subtract(skd, variant).tolist(), abs=1e-3)
     assert no_fdist["lo"] > 0 and no_fdist["leads"] == 5
     table = tables.summary_table(RESULTS)
-    assert "| a | 10 | 20% | 5 | 0.678 | fitnet (tuned) 0.652 | +0.026 [-0.068, +0.121] |" in table
+    assert ("| a | 10 | 20% | 5 | 0.768 | - | 0.678 | fitnet (tuned) 0.652 | "
+            "+0.026 [-0.068, +0.121] |") in table  # no student-alone row in that grid
 
 
 def test_versus_table_pairs_skd_with_every_other_student(capsys):
