@@ -49,6 +49,10 @@ class Args:
                                "(torchvision K400 files or model<j>_*.pt of an earlier run)")
     pretrain_epochs: int = arg(None, "simulated set, no --teacher-weights: epochs of the teacher's "
                                "pretraining (all labels, the other motions; cached), 0 = none")
+    pretrain_on: str = arg(None, "simulated set: the teacher's pretraining set, 'other-motions' "
+                           "(no class in common; the default while 6 motions are free) or "
+                           "'same-motions' (the set's motions in the other look and another seed: "
+                           "classes in common, as Kinetics-400 has HMDB51's; regime d)")
     pretrain_lr: float = arg(None, "simulated set: peak learning rate of the teacher's pretraining "
                              "(from scratch on the twin set, where --lr's 2e-3 sat at chance for "
                              "up to 22 epochs)")
@@ -179,6 +183,8 @@ def fill_defaults(a):
     if METHODS[a.method].teacher and len(archs) < 2:
         fail(f"--method {a.method} learns from a teacher: --cascade needs at least 2 models "
              "(teacher, student); --method alone trains one model on its labels")
+    if a.pretrain_on not in (None, "other-motions", "same-motions"):
+        fail(f"--pretrain-on takes other-motions or same-motions, got '{a.pretrain_on}'")
     if not 0 < a.label_fraction <= 1:
         fail(f"--label-fraction must be in (0, 1], got {a.label_fraction}")
     if not 0 <= a.label_noise < 1:

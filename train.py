@@ -38,7 +38,8 @@ from models import (build_model, count_flops, count_params, cpu_latency, load_pr
 from pseudolabel import format_report, predict_videos, refresh
 from run import (all_sum, mid_link, read_resume_state, resume_state, save_atomic, save_checkpoint,
                  set_up, stop_if_not_finite, world_info)
-from synthetic import LOOKS, MOTIONS, TWIN_SCALE, ensure_synthetic, read_params
+from synthetic import (LOOKS, MOTIONS, SYNTHETIC_DEFAULTS, TWIN_SCALE, ensure_synthetic,
+                       read_params)
 from video import cache_frames
 
 
@@ -69,12 +70,15 @@ def load_videos(run):
 
 def pretraining_argv(a):
     """Sec. 9: the train.py arguments of the teacher's pretraining for run `a` (no --out), after
-    making its twin set, `<root>_twin`: the simulated set's other motions (no class in common)
-    or, for a set of more than half the motions (regime d), the same motions in the other look
-    and another seed (classes in common, as Kinetics-400 has most of HMDB51's, but no video and
-    no look), with TWIN_SCALE times its videos per class, all labelled. The pretraining has a recipe of its
-    own, as a Kinetics-400 checkpoint has: the simulated preset's optimizer, weight decay and
-    batch, at --pretrain-lr for --pretrain-epochs; only the clips (length, stride, size, views)
+    making its twin set, `<root>_twin` (`<root>_twin_same` for --pretrain-on same-motions): the
+    simulated set's other motions (no class in common) or, with --pretrain-on same-motions
+    (regime d) or for a set of more than half the motions, the same motions in the other look
+    and another seed, clean and at full motion (the generator's default difficulty and motion
+    scale): classes in common, as Kinetics-400 has most of HMDB51's, but no video and no look,
+    and cleaner than the target, as Kinetics's trimmed clips are than HMDB51's movie excerpts.
+    Either twin holds TWIN_SCALE times the set's videos per class, all labelled. The pretraining
+    has a recipe of its own, as a Kinetics-400 checkpoint has: the simulated preset's optimizer,
+    weight decay and batch, at --pretrain-lr for --pretrain-epochs; only the clips (length, stride, size, views)
     follow the run it serves, so that its backbone sees what it will see there.
     -> (argv, a line naming the twin set and its motions)."""
     try:  # the set as data.load_dataset would read it (made now with the defaults if absent)
@@ -83,13 +87,20 @@ def pretraining_argv(a):
         sys.exit(f"error: {e}")
     first, n = params["first_class"], params["classes"]
     other = first + n if first + 2 * n <= len(MOTIONS) else 0  # the next n motions, else the first
-    if other < first + n and first < other + n:  # no disjoint set: the same motions, another look
-        twin_params = {**params, "look": (params["look"] + 1) % LOOKS, "seed": params["seed"] + 1000}
+    overlap = other < first + n and first < other + n  # no disjoint set of n motions is left
+    if overlap and a.pretrain_on == "other-motions":
+        sys.exit(f"error: --pretrain-on other-motions: {a.data_root} uses {n} of the "
+                 f"{len(MOTIONS)} motions, which leaves no disjoint set; pass --pretrain-on "
+                 "same-motions, or a set of at most 6 classes")
+    same = a.pretrain_on == "same-motions" or overlap
+    if same:  # the same classes, no video and no look in common; clean, at full motion
+        twin_params = {**params, "look": (params["look"] + 1) % LOOKS, "seed": params["seed"] + 1000,
+                       **{k: SYNTHETIC_DEFAULTS[k] for k in ("difficulty", "motion")}}
         what = f"the same {n} motions in look {twin_params['look']}, seed {twin_params['seed']}"
     else:
         twin_params = {**params, "first_class": other}
         what = ", ".join(MOTIONS[other:other + n])
-    twin = a.data_root.rstrip("/\\") + "_twin"
+    twin = a.data_root.rstrip("/\\") + ("_twin_same" if same else "_twin")
     try:
         ensure_synthetic(twin, **{**twin_params, "extra_test": 0,
                                   "videos_per_class": TWIN_SCALE * params["videos_per_class"]})

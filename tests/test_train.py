@@ -439,11 +439,12 @@ def fails(root, out, *extra, ok_files=()):
     (["--tau", "0"], ["--tau", "> 0"]),
     (["--lambda-kd", "nan"], ["--lambda-kd", ">= 0", "nan"]),
     (["--pl-threshold", "2"], ["--pl-threshold", "[0, 1]", "2.0"]),
+    (["--pretrain-on", "kinetics"], ["--pretrain-on", "same-motions", "kinetics"]),
 ], ids=["dataset", "arch", "fraction-0", "fraction-1.5", "epochs", "kd-one-model",
          "pseudo-one-model", "ce-renamed",
         "resume-nothing", "skd-no-loss", "shares-4", "shares-0", "phase-epochs-0",
         "repeat-3-of-4", "amp-on-cpu", "at-substages", "fitnet-weight", "lr", "tau",
-        "lambda-nan", "pl-threshold"])
+        "lambda-nan", "pl-threshold", "pretrain-on"])
 def test_bad_arguments_fail_before_any_work(extra, expected, tiny_set, tmp_path):
     out = tmp_path / "run"
     msg = fails(tiny_set, out, *(["--method", "skd", "--cascade", CASCADE2] + extra))
@@ -791,21 +792,30 @@ def test_simulated_teacher_is_pretrained_once_on_the_other_motions(tmp_path, mon
     assert len(list((tmp_path / "runs").glob("pretrain_*"))) == 2
 
 
-def test_a_set_of_most_motions_pretrains_on_them_in_the_other_look(tmp_path):
-    """Regime d: a set of more than half the motions leaves no disjoint set, so its teacher is
-    pretrained on the same motions in the other look and another seed: classes in common, no
-    video and no look in common (as Kinetics-400 holds most of HMDB51's actions)."""
+@pytest.mark.parametrize("classes, flag", [(7, []), (3, ["--pretrain-on", "same-motions"])])
+def test_pretraining_on_the_same_motions_in_the_other_look(classes, flag, tmp_path):
+    """Regime d: --pretrain-on same-motions, or a set of more than half the motions (no disjoint
+    set is left), pretrains the teacher on the same motions in the other look and another seed:
+    classes in common, no video and no look (as Kinetics-400 holds most of HMDB51's actions)."""
     root = tmp_path / "sim"
-    synthetic.make_synthetic(str(root), classes=7, videos_per_class=4, frames=4, size=16,
-                             seed=3, quiet=True)
+    synthetic.make_synthetic(str(root), classes=classes, videos_per_class=4, frames=4, size=16,
+                             seed=3, first_class=2, difficulty=0.4, motion=0.5, quiet=True)
     a = config.parse_args(["--dataset", "synthetic", "--data-root", str(root), "--out",
-                           os.devnull])
+                           os.devnull] + flag)
     argv, line = train.pretraining_argv(a)
-    twin = synthetic.read_params(str(tmp_path / "sim_twin"))
-    assert (twin["first_class"], twin["classes"]) == (0, 7)  # the same motions
+    twin = synthetic.read_params(str(tmp_path / "sim_twin_same"))
+    assert (twin["first_class"], twin["classes"]) == (2, classes)  # the same motions
     assert (twin["look"], twin["seed"]) == (1, 1003)  # another look, another seed
+    assert (twin["difficulty"], twin["motion"]) == (0.1, 1.0)  # clean, at full motion
     assert twin["videos_per_class"] == synthetic.TWIN_SCALE * 4 and "look 1" in line
-    assert argv[argv.index("--data-root") + 1] == str(tmp_path / "sim_twin")
+    assert argv[argv.index("--data-root") + 1] == str(tmp_path / "sim_twin_same")
+    assert not (tmp_path / "sim_twin").exists()
+    if classes > 6:  # no disjoint set: other-motions is refused in one line
+        a.pretrain_on = "other-motions"
+        with pytest.raises(SystemExit) as e:
+            train.pretraining_argv(a)
+        assert str(e.value).startswith("error: --pretrain-on other-motions") and "\n" not in str(
+            e.value)
 
 
 def test_a_twin_set_of_other_parameters_is_named_with_the_fix(tmp_path, capsys):
