@@ -470,8 +470,9 @@ def main(argv=None):
     grid.add_argument("--regime", default="a", choices=sorted(REGIMES),
                       help="a: translation / rotation classes; b: the other six motions; c: the "
                            "real data sets' recipe (SGD, 30 epochs, 8-frame clips) on a harder set; "
-                           "d: c's recipe, 12 subtler motions, a student of 1/33 of the "
-                           "teacher's GFLOPs (experiments/regimes.py)")
+                           "d: c's, at half the motion, a teacher pretrained on the same motions "
+                           "in another look, a student of 1/33 of its GFLOPs (experiments/"
+                           "regimes.py)")
     grid.add_argument("--cascade", help="teacher,assistant,student (default: the regime's); "
                       "given, `accuracy` writes sweep_<regime>_<student>.json (the capacity "
                       "sweep) and reads the regime's tuning")

@@ -29,8 +29,8 @@ import os
 import numpy as np
 
 from experiments import RESULTS
-from experiments.tables import (budget_first, calibration_table, letter, load, paired_rows,
-                                per_method, regimes, shown_methods, summary_table, sweep_rows,
+from experiments.tables import (budget_first, calibration_table, load, paired_rows, per_method,
+                                regime_label, regimes, shown_methods, summary_table, sweep_rows,
                                 sweep_table, versus_table)
 
 MISSING = "matplotlib is not installed: pip install matplotlib"
@@ -141,7 +141,7 @@ def fig_accuracy(plt, results, path):
         ax.text(-0.45, 1 / result["bench"]["classes"] + 0.01, "chance", color="grey", fontsize=8)
         ax.set_xticks(range(len(fractions)), [_seeds_label(stats, names, f) for f in fractions])
         ax.set(xlim=(-0.5, len(fractions) - 0.5), ylim=(0, 1.02),
-               title=f"regime {letter(regime)}\n{result['args']['epochs']} epochs")
+               title=f"regime {regime_label(regime)}\n{result['args']['epochs']} epochs")
     axes[0, 0].set_ylabel("video accuracy (fraction of test videos)")
     fig.legend(handles.values(), handles.keys(), loc="center right", fontsize=8)
     fig.suptitle("Student video accuracy (teacher: its own), mean and 95% t-interval over seeds;"
@@ -159,7 +159,7 @@ def fig_paired(plt, rows, path):
         ax.errorbar(i + 0.3, r["mean"], yerr=r["half"], fmt="s", color="k", capsize=4,
                     label="mean and 95% t-interval" if i == 0 else None)
     ax.axhline(0, color="grey", lw=1)
-    ax.set_xticks(range(len(rows)), [f"regime {letter(r['regime'])}, {r['epochs']} epochs\n"
+    ax.set_xticks(range(len(rows)), [f"regime {regime_label(r['regime'])}, {r['epochs']} epochs\n"
                                       f"{r['fraction']:.0%} labels\n"
                                       f"n = {r['n']} seeds\n{r['mean']:+.3f} "
                                       f"[{r['lo']:+.3f}, {r['hi']:+.3f}]" for r in rows],

@@ -56,7 +56,7 @@ def letter(regime):
     return regime.split("_")[0]
 
 
-def label(regime):
+def regime_label(regime):
     """'a' of 'a_10epochs' (its budget is a column of its own), 'a_twin10' of 'a_twin10'."""
     return regime[:regime.rindex("_")] if regime.endswith("epochs") else regime
 
@@ -125,13 +125,13 @@ def summary_table(folder):
 
     lines = ["| regime | epochs | labels | seeds | teacher | student alone | SKD | best other | "
              "SKD - best, 95% CI | SKD ahead on |", "|---|---|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {label(r['regime'])} | {r['epochs']} | {r['fraction']:.0%} | {r['n']} | "
+    lines += [f"| {regime_label(r['regime'])} | {r['epochs']} | {r['fraction']:.0%} | {r['n']} | "
               f"{mean(r['teacher'])} | {mean(r['alone'])} | {r['skd']:.3f} | {r['best']} "
               f"{r['other']:.3f} | {_ci(r)} | {r['leads']} of {r['n']} |"
               for r in paired_rows(folder)]
     lines += ["", "| regime | epochs | labels | seeds | SKD minus | 95% CI | SKD ahead on |",
               "|---|---|---|---|---|---|---|"]
-    lines += [f"| {letter(r['regime'])} | {r['epochs']} | {r['fraction']:.0%} | {r['n']} | "
+    lines += [f"| {regime_label(r['regime'])} | {r['epochs']} | {r['fraction']:.0%} | {r['n']} | "
               f"{r['variant']} | {_ci(r)} | {r['leads']} of {r['n']} |" for r in ablation_rows(folder)]
     return "\n".join(lines)
 
@@ -162,8 +162,8 @@ def sweep_rows(folder, regime="d"):
     teacher's and, per method, its mean video accuracy and its gain over the student alone,
     paired by seed -> [dict(student, ratio, method, mean, gain=interval())], by ratio."""
     rows = []
-    names = sorted(f[:-5] for f in os.listdir(folder)
-                   if f.startswith(f"sweep_{regime}_") and f.endswith(".json"))
+    names = sorted(f[:-5] for f in os.listdir(folder) if f.startswith(f"sweep_{regime}_")
+                   and f.endswith(".json")) if os.path.isdir(folder) else []
     for name in names:
         result = load(folder, name)
         fraction = result["args"]["ablation_fraction"]

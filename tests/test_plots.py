@@ -37,7 +37,8 @@ def test_summary_table_matches_grid_and_the_per_seed_table():
     against the per-seed accuracies of the report's table (rounded to 3 digits there)."""
     rows = tables.paired_rows(RESULTS)
     assert [(r["regime"], r["fraction"]) for r in rows] == [
-        ("a", 0.2), ("a", 1.0), ("b", 0.2), ("c", 0.2), ("c", 1.0),  # 30 epochs, then 10
+        ("a", 0.2), ("a_twin10", 0.2), ("a", 1.0), ("b", 0.2), ("c", 0.2), ("c", 1.0),  # 30
+        # epochs (a_twin10: regime a on the current pretraining, accuracy_a_twin10.json), then 10
         ("a_10epochs", 0.1), ("a_10epochs", 0.2), ("a_10epochs", 1.0), ("b_10epochs", 0.2)]
     for r in rows:
         with open(os.path.join(RESULTS, tables.regimes(RESULTS)[r["regime"]] + ".json")) as f:
@@ -203,3 +204,57 @@ def test_a_damaged_results_file_or_an_unknown_regime_is_one_error_line(tmp_path)
     with pytest.raises(SystemExit) as e:
         plots.main(["versus", str(tmp_path), "--regime", "b"])
     assert str(e.value) == f"error: --regime b: no such results file in {tmp_path}; there are: none"
+
+
+def _grid_result(accs, gflops, fraction=0.2, kinds=None):
+    """A grid's JSON as grid.py writes it: {name: [video acc per seed]} -> dict(rows, runs, args)."""
+    kinds = kinds or {}
+    return dict(args=dict(ablation_fraction=fraction, epochs=30),
+                rows=[dict(name=n, kind=kinds.get(n, "method"), fraction=fraction, arch=f"arch_{n}",
+                           gflops=gflops[n], video_acc=float(np.mean(v))) for n, v in accs.items()],
+                runs=[dict(name=n, seed=s, fraction=fraction, video_acc=a)
+                      for n, v in accs.items() for s, a in enumerate(v)])
+
+
+def test_calibration_table_per_seed_and_the_gaps_that_bind(capsys, tmp_path):
+    accs = {"teacher": [0.85, 0.80, 0.90], "assistant (kd)": [0.7, 0.7, 0.8],
+            "alone": [0.25, 0.30, 0.20], "pseudo": [0.4, 0.5, 0.3], "kd": [0.70, 0.65, 0.75]}
+    result = _grid_result(accs, dict.fromkeys(accs, 0.1), kinds={"teacher": "cascade"})
+    with open(tmp_path / "set1_accuracy_d_calibration.json", "w") as f:
+        json.dump(result, f)
+    plots.main(["calibration", "set1_accuracy_d_calibration", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "| 20% | 1 | 0.800 | 0.700 | 0.300 | 0.500 | 0.650 |" in out  # seed 1's row
+    gap = tables.interval([0.60, 0.50, 0.70])  # teacher - alone, seed by seed
+    assert f"| 20% | teacher - alone | 3 | {tables._ci(gap)} |" in out
+    assert "| 20% | teacher - kd | 3 | +0.150" in out
+
+
+def test_sweep_gain_over_the_student_alone_by_ratio(tmp_path):
+    """One sweep file per student: its GFLOPs ratio to the teacher, and each method's gain over
+    the student alone, paired by seed; sorted by ratio."""
+    for student, gflops, base in (("s30", 0.004, 0.3), ("s3", 0.04, 0.6)):
+        accs = {"teacher": [0.9, 0.9], "alone": [base, base + 0.02],
+                "kd": [base + 0.1, base + 0.14], "skd": [base + 0.2, base + 0.2]}
+        result = _grid_result(accs, {"teacher": 0.12, "alone": gflops, "kd": gflops,
+                                     "skd": gflops}, kinds={"teacher": "cascade"})
+        with open(tmp_path / f"sweep_d_{student}.json", "w") as f:
+            json.dump(result, f)
+    rows = tables.sweep_rows(str(tmp_path))
+    assert [(r["ratio"], r["method"]) for r in rows][:3] == [
+        (pytest.approx(3), "alone"), (pytest.approx(3), "kd"), (pytest.approx(3), "skd")]
+    kd30 = next(r for r in rows if r["method"] == "kd" and r["ratio"] == pytest.approx(30))
+    assert kd30["gain"]["diffs"] == pytest.approx([0.1, 0.12]) and kd30["mean"] == pytest.approx(0.42)
+    table = tables.sweep_table(str(tmp_path))
+    assert "| arch_skd | 30 | skd | 0.500 | +0.190 [" in table
+    assert "no sweep_d_" in tables.sweep_table(str(tmp_path / "nothing"))
+
+
+def test_draws_the_sweep(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib", exc_type=ImportError)
+    monkeypatch.setattr(plots, "DPI", 30)
+    test_sweep_gain_over_the_student_alone_by_ratio(tmp_path)  # writes two sweep files
+    written = plots.draw_results(str(tmp_path))
+    assert [os.path.basename(p) for p in written] == ["sweep.png"]
+    with open(written[0], "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
