@@ -5,6 +5,7 @@ training curves.
     python -m experiments.plots versus --regime c  # SKD - every other student, paired, 95% CIs
     python -m experiments.plots calibration set1_accuracy_d  # teacher, alone, KD per seed; gaps
     python -m experiments.plots sweep    # regime d's capacity sweep: gain over the student alone
+    python -m experiments.plots moved accuracy_a_twin10 accuracy  # each row's move, paired
     python -m experiments.plots results  # experiments/results/{accuracy,paired,efficiency,...}.png
     python -m experiments.plots curves runs/synthetic_skd_p0.2_s0   # <run>/curves.png
 
@@ -30,8 +31,8 @@ import numpy as np
 
 from experiments import RESULTS
 from experiments.tables import (budget_first, calibration_table, load, paired_rows, per_method,
-                                regime_label, regimes, shown_methods, summary_table, sweep_rows,
-                                sweep_table, versus_table)
+                                moved_table, regime_label, regimes, shown_methods, summary_table,
+                                sweep_rows, sweep_table, versus_table)
 
 MISSING = "matplotlib is not installed: pip install matplotlib"
 
@@ -485,16 +486,25 @@ def main(argv=None):
                        "pseudo and KD per seed, and the gaps between them (no matplotlib needed)")
     k.add_argument("name", help="its results file without .json, e.g. set1_accuracy_d")
     k.add_argument("folder", nargs="?", default=RESULTS)
+    m = sub.add_parser("moved", help="print how far each row of a grid moved from another "
+                       "grid of the same set and seeds (e.g. a later recipe), paired by seed")
+    m.add_argument("new", help="results file without .json, e.g. accuracy_a_twin10")
+    m.add_argument("old", help="the grid it is compared with, e.g. accuracy")
+    m.add_argument("--fraction", type=float, default=0.2)
+    m.add_argument("--folder", default=RESULTS)
     w = sub.add_parser("sweep", help="print the capacity sweep (sweep_<regime>_*.json)")
     w.add_argument("folder", nargs="?", default=RESULTS)
     w.add_argument("--regime", default="d")
     args = p.parse_args(argv)
-    if args.what == "calibration":
-        result = load(args.folder, args.name)
-        if result is None:
-            sys.exit(f"error: {os.path.join(args.folder, args.name)}.json not found: run the grid "
-                     "that writes it (experiments/results/README.md names each command)")
-        print(calibration_table(result))
+    if args.what in ("calibration", "moved"):
+        results = []
+        for name in ([args.name] if args.what == "calibration" else [args.new, args.old]):
+            results.append(load(args.folder, name))
+            if results[-1] is None:
+                sys.exit(f"error: {os.path.join(args.folder, name)}.json not found: run the grid "
+                         "that writes it (experiments/results/README.md names each command)")
+        print(calibration_table(*results) if args.what == "calibration"
+              else moved_table(*results, args.fraction))
         return
     if args.what == "sweep":
         print(sweep_table(args.folder, args.regime) or "no sweep files")

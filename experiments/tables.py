@@ -157,6 +157,28 @@ def calibration_table(result):
     return "\n".join(lines)
 
 
+def moved_table(new, old, fraction=0.2):
+    """How far each row of grid `new` moved from the same row of grid `old` (e.g. a regime
+    rerun on a later recipe), paired by seed over the seeds both ran (Markdown)."""
+    def acc(result):
+        return {(r["name"], r["seed"]): r["video_acc"] for r in result["runs"]
+                if r["fraction"] == fraction}
+    an, ao = acc(new), acc(old)
+    lines = ["| row | seeds | now | before (the same seeds) | moved, 95% CI |",
+             "|---|---|---|---|---|"]
+    for name in dict.fromkeys(n for n, _ in an):
+        seeds = sorted(s for n, s in an if n == name)
+        both = [s for s in seeds if (name, s) in ao]
+        now = f"{np.mean([an[name, s] for s in seeds]):.3f}"
+        if both:
+            moved = interval([an[name, s] - ao[name, s] for s in both])
+            lines.append(f"| {name} | {len(seeds)} | {now} | "
+                         f"{np.mean([ao[name, s] for s in both]):.3f} | {_ci(moved)} |")
+        else:
+            lines.append(f"| {name} | {len(seeds)} | {now} | - | - |")
+    return "\n".join(lines)
+
+
 def sweep_rows(folder, regime="d"):
     """The capacity sweep (sweep_<regime>_<student>.json): per student, its GFLOPs against the
     teacher's and, per method, its mean video accuracy and its gain over the student alone,

@@ -258,3 +258,17 @@ def test_draws_the_sweep(tmp_path, monkeypatch):
     assert [os.path.basename(p) for p in written] == ["sweep.png"]
     with open(written[0], "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_moved_pairs_each_row_with_the_same_seeds_of_the_other_grid(capsys, tmp_path):
+    new = _grid_result({"teacher": [0.9, 0.8, 0.7], "alone": [0.5, 0.5, 0.5]},
+                       {"teacher": 0.1, "alone": 0.01})
+    old = _grid_result({"teacher": [0.8, 0.6]}, {"teacher": 0.1})  # seeds 0 and 1 only
+    for name, result in (("accuracy_a_new", new), ("accuracy", old)):
+        with open(tmp_path / f"{name}.json", "w") as f:
+            json.dump(result, f)
+    plots.main(["moved", "accuracy_a_new", "accuracy", "--folder", str(tmp_path)])
+    out = capsys.readouterr().out
+    moved = tables.interval([0.1, 0.2])  # seeds 0 and 1, new - old
+    assert f"| teacher | 3 | 0.800 | 0.700 | {tables._ci(moved)} |" in out
+    assert "| alone | 3 | 0.500 | - | - |" in out  # a row the old grid did not have
