@@ -541,6 +541,9 @@ def main(argv=None):
         args.videos_per_class = REGIMES[args.regime]["generator"].get(
             "videos_per_class", BENCH["videos_per_class"])
     args.sweep = args.cascade is not None
+    if args.sweep and args.grid == "tune":
+        p.error("--cascade is for `accuracy` (the capacity sweep's students); `tune` tunes with "
+                "the regime's cascade")
     args.cascade = args.cascade or regime_cascade(args.regime)
     if args.grid == "accuracy" and args.tuning is None:
         args.tuning = f"experiments/results/{_tuning_name(args)}.json"

@@ -296,6 +296,9 @@ def test_negative_extra_test_is_one_error_line(capsys):
         grid.main(["accuracy", "--quick", "--extra-test", "-1"])
     assert e.value.code == 2
     assert "error: --extra-test must be >= 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:  # the sweep's students are not tuned: refused
+        grid.main(["tune", "--regime", "d", "--cascade", "r3d18_w0.25,r3d10_w0.125,r3d10_w0.1"])
+    assert e.value.code == 2 and "error: --cascade is for `accuracy`" in capsys.readouterr().err
 
 
 def test_tuned_weights_refuse_the_tuning_set_unless_checking_an_ordering(tmp_path, capsys):
