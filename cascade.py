@@ -165,6 +165,12 @@ for _m in [
     add_method(_m)
 
 
+def distils(method):
+    """Whether a method's links run their teacher: a loss of its own (`pseudo` uses the finished
+    models for pseudo-labels only; `alone` has none). train_link and the rehearsal ask."""
+    return METHODS[method].loss is not None
+
+
 def staged_link(method, has_teacher, joint=False):
     """Whether a link trains with the staged schedule of Sec. 3: a staged method, a teacher to
     distil from, and not the --joint ablation (Distiller, the figures and the rehearsal ask)."""
@@ -267,8 +273,8 @@ class Distiller(nn.Module):
     """The student of one link with its connectors and balancer; forward = the loss of a batch.
 
     teacher: a frozen model (see freeze), or None to train the student with the task loss only
-    (the first model of a cascade, `alone`, or the `pseudo` baseline). It is kept out of the registered
-    submodules on purpose: it is not trained, not saved with the link, and not wrapped by DDP.
+    (the first model of a cascade, `alone`, or the `pseudo` baseline). It is kept out of the
+    registered submodules on purpose: it is not trained, not saved with the link, and not wrapped by DDP.
     """
 
     def __init__(self, student, teacher, method, cfg, clip_len, crop):

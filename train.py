@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader
 
 import clips
 import data
-from cascade import (METHODS, S, Distiller, cascade_models, evaluates_after, freeze,
+from cascade import (S, Distiller, cascade_models, distils, evaluates_after, freeze,
                      link_schedule, lr_at, phase_at, phase_span, restore)
 from config import check_teacher_weights, parse_args, run_key, settings
 from losses import task_chance
@@ -291,7 +291,7 @@ def train_link(run, link, student, teacher, pl, epochs, train_set, test_videos, 
 
     # -- the link's trainable module, optimizer and schedule
     # `pseudo` uses the finished models only for pseudo-labels: its links run no teacher
-    uses_teacher = teacher is not None and METHODS[a.method].loss is not None
+    uses_teacher = teacher is not None and distils(a.method)
     distiller = Distiller(student, teacher if uses_teacher else None,
                           a.method if uses_teacher else "alone", a, a.clip_len,
                           a.crop_size).to(device)

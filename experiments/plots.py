@@ -507,7 +507,7 @@ def main(argv=None):
               else moved_table(*results, args.fraction))
         return
     if args.what == "sweep":
-        print(sweep_table(args.folder, args.regime) or "no sweep files")
+        print(sweep_table(args.folder, args.regime))
         return
     if args.what in ("summary", "versus"):
         print(summary_table(args.folder) if args.what == "summary"

@@ -32,7 +32,7 @@ import torch
 
 import data
 import train
-from cascade import METHODS, S, cascade_models, evaluates_after, link_schedule, staged_link
+from cascade import S, cascade_models, distils, evaluates_after, link_schedule, staged_link
 from config import parse_args
 from synthetic import write_video
 
@@ -250,7 +250,7 @@ def rehearsal_timings(events):
 def link_schedule_of(a, num_videos, link):
     """(steps per epoch, steps in all, the first step of each phase) of link `link` in a run
     with the (filled-in) arguments `a`, as train_link makes them (one process)."""
-    uses_teacher = link > 0 and METHODS[a.method].loss is not None  # as train_link
+    uses_teacher = link > 0 and distils(a.method)  # as train_link
     staged = staged_link(a.method, uses_teacher, a.joint)  # as Distiller.staged
     _, steps, total, starts = link_schedule(a, num_videos, 1, a.epochs, staged)
     return steps, total, starts
