@@ -235,18 +235,23 @@ def test_sweep_gain_over_the_student_alone_by_ratio(tmp_path):
     the student alone, paired by seed; sorted by ratio."""
     for student, gflops, base in (("s30", 0.004, 0.3), ("s3", 0.04, 0.6)):
         accs = {"teacher": [0.9, 0.9], "alone": [base, base + 0.02],
-                "kd": [base + 0.1, base + 0.14], "skd": [base + 0.2, base + 0.2]}
+                "kd": [base + 0.1, base + 0.14], "skd": [base + 0.2, base + 0.2],
+                "skd --no-cascade": [base + 0.15, base + 0.21]}
         result = _grid_result(accs, {"teacher": 0.12, "alone": gflops, "kd": gflops,
-                                     "skd": gflops}, kinds={"teacher": "cascade"})
+                                     "skd": gflops, "skd --no-cascade": gflops},
+                              kinds={"teacher": "cascade", "skd --no-cascade": "variant"})
         with open(tmp_path / f"sweep_d_{student}.json", "w") as f:
             json.dump(result, f)
     rows = tables.sweep_rows(str(tmp_path))
-    assert [(r["ratio"], r["method"]) for r in rows][:3] == [
-        (pytest.approx(3), "alone"), (pytest.approx(3), "kd"), (pytest.approx(3), "skd")]
+    assert [(r["ratio"], r["method"]) for r in rows][:4] == [
+        (pytest.approx(3), "alone"), (pytest.approx(3), "kd"), (pytest.approx(3), "skd"),
+        (pytest.approx(3), "skd --no-cascade")]
     kd30 = next(r for r in rows if r["method"] == "kd" and r["ratio"] == pytest.approx(30))
     assert kd30["gain"]["diffs"] == pytest.approx([0.1, 0.12]) and kd30["mean"] == pytest.approx(0.42)
     table = tables.sweep_table(str(tmp_path))
     assert "| arch_skd | 30 | skd | 0.500 | +0.190 [" in table
+    # SKD minus SKD without the cascade, seed by seed: +0.05 and -0.01, SKD ahead on one
+    assert f"| arch_skd | 30 | {tables._ci(tables.interval([0.05, -0.01]))} | 1 of 2 |" in table
     assert "no sweep_d_" in tables.sweep_table(str(tmp_path / "nothing"))
 
 
