@@ -177,18 +177,20 @@ def fig_paired(plt, rows, path):
 def fig_sweep(plt, rows, path):
     """The capacity sweep: each method's gain over the student alone against the teacher /
     student GFLOPs ratio, mean and 95% interval over seeds (paired by seed)."""
-    fig, ax = plt.subplots(figsize=(7.5, 4.4))
+    fig, ax = plt.subplots(figsize=(9, 4.4))
     methods = list(dict.fromkeys(r["method"] for r in rows if r["method"] != "alone"))
     for i, m in enumerate(methods):
         mine = [r for r in rows if r["method"] == m]
         x = [r["ratio"] * 1.04 ** (i - (len(methods) - 1) / 2) for r in mine]  # side by side
         ax.errorbar(x, [r["gain"]["mean"] for r in mine],
                     yerr=[0 if math.isnan(r["gain"]["half"]) else r["gain"]["half"] for r in mine],
-                    marker="o", ms=4, capsize=3, label=m, color=_colour(m),
-                    lw=2.2 if m == "skd" else 1, ls="--" if "no-cascade" in m else "-")
+                    marker="s" if "(tuned)" in m else "o", ms=4, capsize=3, label=m,
+                    color=_colour(m), lw=2.2 if m == "skd" else 1,
+                    ls="--" if "no-cascade" in m or "(tuned)" in m else "-")
     ax.axhline(0, color="grey", lw=1)
     ratios = sorted({r["ratio"] for r in rows})
     ax.set_xscale("log")
+    ax.set_xlim(ratios[0] / 1.6, ratios[-1] * 1.6)  # one ratio alone: not a zoom on the offsets
     ax.set_xticks(ratios, [f"1/{x:.0f}\n{next(r['student'] for r in rows if r['ratio'] == x)}"
                            for x in ratios], fontsize=8)
     ax.minorticks_off()
@@ -197,7 +199,7 @@ def fig_sweep(plt, rows, path):
            ylabel="gain over the student alone\n(video accuracy, fraction of test videos)",
            title=f"Capacity sweep, regime d, {rows[0]['fraction']:.0%} labels: mean and 95% "
                  f"interval over {', '.join(map(str, n))} seeds")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     return _save(plt, fig, path)
 

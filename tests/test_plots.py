@@ -176,7 +176,7 @@ def test_draws_every_figure(tmp_path, monkeypatch):
     written = plots.draw_results(str(tmp_path))
     assert sorted(os.path.basename(p) for p in written) == ["accuracy.png", "efficiency.png",
                                                            "lottery.png", "paired.png",
-                                                           "throughput.png"]
+                                                           "sweep.png", "throughput.png"]
     _metrics(tmp_path / "metrics.jsonl")
     plots.main(["curves", str(tmp_path)])
     for p in written + [str(tmp_path / "curves.png")]:
