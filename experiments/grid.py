@@ -164,13 +164,23 @@ def _common(root, args):
     return flags
 
 
+def group_folder(args, root, fraction, seed):
+    """runs/<set>/p<fraction>_s<seed>, the runs of one group; a cascade other than the regime's
+    (the capacity sweep) gets a folder per student below it, or each student's runs would set
+    the last one's aside under the same names."""
+    folder = os.path.join(RESULTS, "runs", os.path.basename(root), f"p{fraction:g}_s{seed}")
+    if args.cascade != regime_cascade(args.regime):
+        folder = os.path.join(folder, args.cascade.split(",")[-1])
+    return folder
+
+
 def _group(args, root, pretrained, fraction, seed, threads, jobs):
     """Teacher, the assistants and every student run in `jobs` of one (label fraction, seed).
 
     Runs in a worker process of its own, with `threads` torch threads and its output in log.txt
     beside the runs (train.py prints progress lines that would interleave)."""
     torch.set_num_threads(threads)
-    folder = os.path.join(RESULTS, "runs", os.path.basename(root), f"p{fraction:g}_s{seed}")
+    folder = group_folder(args, root, fraction, seed)
     os.makedirs(folder, exist_ok=True)
     teacher_arch, assistant_arch, _ = args.cascade.split(",")
     common = _common(root, args) + ["--label-fraction", str(fraction), "--seed", str(seed)]
