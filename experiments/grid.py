@@ -165,13 +165,14 @@ def _common(root, args):
 
 
 def group_folder(args, root, fraction, seed):
-    """runs/<set>/p<fraction>_s<seed>, the runs of one group; a cascade other than the regime's
-    (the capacity sweep) gets a folder per student below it, or each student's runs would set
-    the last one's aside under the same names."""
-    folder = os.path.join(RESULTS, "runs", os.path.basename(root), f"p{fraction:g}_s{seed}")
+    """-> (runs/<set>/p<fraction>_s<seed>, where the group's teacher trains; the folder of its
+    other runs): the same, or for a cascade other than the regime's (the capacity sweep) a
+    folder per student below it, or each student's runs would set the last one's aside under
+    the same names. The teacher is the same for every student, so the sweep shares it."""
+    group = os.path.join(RESULTS, "runs", os.path.basename(root), f"p{fraction:g}_s{seed}")
     if args.cascade != regime_cascade(args.regime):
-        folder = os.path.join(folder, args.cascade.split(",")[-1])
-    return folder
+        return group, os.path.join(group, args.cascade.split(",")[-1])
+    return group, group
 
 
 def _group(args, root, pretrained, fraction, seed, threads, jobs):
@@ -180,7 +181,7 @@ def _group(args, root, pretrained, fraction, seed, threads, jobs):
     Runs in a worker process of its own, with `threads` torch threads and its output in log.txt
     beside the runs (train.py prints progress lines that would interleave)."""
     torch.set_num_threads(threads)
-    folder = group_folder(args, root, fraction, seed)
+    shared, folder = group_folder(args, root, fraction, seed)
     os.makedirs(folder, exist_ok=True)
     teacher_arch, assistant_arch, _ = args.cascade.split(",")
     common = _common(root, args) + ["--label-fraction", str(fraction), "--seed", str(seed)]
@@ -196,7 +197,7 @@ def _group(args, root, pretrained, fraction, seed, threads, jobs):
                              models=[{k: r[k] for k in ("role", "arch", "video_acc", "clip_acc")}
                                      for r in summary["models"]]))  # loaded ones included
 
-        teacher = os.path.join(folder, "teacher", f"model0_{teacher_arch}.pt")
+        teacher = os.path.join(shared, "teacher", f"model0_{teacher_arch}.pt")
         record("teacher", "cascade", cached_run(os.path.dirname(teacher), common + [
             "--method", "alone", "--cascade", teacher_arch, "--teacher-weights", pretrained,
             "--teacher-epochs", str(args.teacher_epochs), "--eval-every", "1000"]))  # eval once

@@ -338,9 +338,10 @@ def test_tuned_weights_refuse_the_tuning_set_unless_checking_an_ordering(tmp_pat
     args.cascade, args.sweep = "r3d18_w0.25,r3d10_w0.25,r3d10_w0.18", True  # --cascade given
     assert grid._accuracy_file(args) == "sweep_d_r3d10_w0.18"  # the capacity sweep's file
     group = os.path.join(grid.RESULTS, "runs", "set", "p0.2_s1")
-    assert grid.group_folder(args, "data/set", 0.2, 1) == os.path.join(group, "r3d10_w0.18")
+    student = os.path.join(group, "r3d10_w0.18")  # its runs; the teacher's is shared
+    assert grid.group_folder(args, "data/set", 0.2, 1) == (group, student)
     args.cascade = grid.regime_cascade("d")  # the regime's own cascade: the group's folder
-    assert grid.group_folder(args, "data/set", 0.2, 1) == group
+    assert grid.group_folder(args, "data/set", 0.2, 1) == (group, group)
     args.cascade = "r3d18_w0.25,r3d10_w0.25,r3d10_w0.18"
     args.cascade, args.sweep, args.tag = grid.regime_cascade("c"), False, "twin10"
     assert grid._accuracy_file(args) == "accuracy_d_twin10"
