@@ -99,6 +99,9 @@ def _default_threads():
 
 def _open(path, threads):
     container = av.open(path)
+    if not container.streams.video:  # a file FFmpeg reads (audio, or noise that parses as a
+        container.close()            # container) with no video in it: skipped like a bad one
+        raise ValueError(f"{path}: no video stream")
     stream = container.streams.video[0]
     stream.codec_context.thread_count = _default_threads() if threads is None else threads
     return container, stream

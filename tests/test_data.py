@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import warnings
+import wave
 from fractions import Fraction
 from pathlib import Path
 
@@ -913,6 +914,10 @@ def make_bad(path, kind, tmp):
         path.write_bytes(whole[:len(whole) // 2])
     elif kind == "not a video":
         path.write_text("this is a text file, not a video\n" * 20)
+    elif kind == "audio only":  # a file FFmpeg opens, with no video stream in it
+        with wave.open(str(path), "wb") as w:
+            w.setnchannels(1), w.setsampwidth(2), w.setframerate(8000)
+            w.writeframes(b"\0\0" * 8000)
 
 
 def count_before(message, names):
@@ -921,7 +926,15 @@ def count_before(message, names):
     return [int(x) for x in re.findall(r"\b\d+\b", head)]
 
 
-@pytest.mark.parametrize("kind", ["zero-byte", "truncated", "not a video", "missing"])
+def test_a_file_without_a_video_stream_fails_as_a_bad_video(tmp_path):
+    """Clip decoding raises ValueError (what TrainClips skips and replaces), not IndexError."""
+    make_bad(tmp_path / "sound.avi", "audio only", tmp_path)
+    with pytest.raises(ValueError, match="no video stream"):
+        video.read_frames(str(tmp_path / "sound.avi"), [0])
+
+
+@pytest.mark.parametrize("kind", ["zero-byte", "truncated", "not a video", "audio only",
+                                  "missing"])
 def test_bad_file_is_skipped_with_one_warning(tmp_path, kind):
     root = make_small(tmp_path / "hmdb")
     name = "bad_clip_(x).avi"
