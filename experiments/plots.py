@@ -30,7 +30,7 @@ import os
 import numpy as np
 
 from experiments import RESULTS
-from experiments.tables import (budget_first, calibration_table, load, paired_rows, per_method,
+from experiments.tables import (NO_CASCADE, budget_first, calibration_table, load, paired_rows, per_method,
                                 moved_table, regime_label, regimes, shown_methods, summary_table,
                                 sweep_rows, sweep_table, versus_table)
 
@@ -176,8 +176,13 @@ def fig_paired(plt, rows, path):
 
 def fig_sweep(plt, rows, path):
     """The capacity sweep: each method's gain over the student alone against the teacher /
-    student GFLOPs ratio, mean and 95% interval over seeds (paired by seed)."""
-    fig, ax = plt.subplots(figsize=(9, 4.4))
+    student GFLOPs ratio, mean and 95% interval over seeds (paired by seed); beside it, where
+    the sweep ran SKD without the assistant, SKD minus that variant per ratio (Sec. 4's claim:
+    it should grow with the ratio)."""
+    cascade = [r for r in rows if "cascade" in r]
+    fig, axes = plt.subplots(1, 1 + bool(cascade), figsize=(12.5 if cascade else 9, 4.4),
+                             squeeze=False, gridspec_kw=dict(width_ratios=[2.2, 1][:1 + bool(cascade)]))
+    ax = axes[0][0]
     methods = list(dict.fromkeys(r["method"] for r in rows if r["method"] != "alone"))
     for i, m in enumerate(methods):
         mine = [r for r in rows if r["method"] == m]
@@ -200,6 +205,24 @@ def fig_sweep(plt, rows, path):
            title=f"Capacity sweep, regime d, {rows[0]['fraction']:.0%} labels: mean and 95% "
                  f"interval over {', '.join(map(str, n))} seeds")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    if cascade:
+        bx = axes[0][1]
+        bx.errorbar([r["ratio"] for r in cascade], [r["cascade"]["mean"] for r in cascade],
+                    yerr=[0 if math.isnan(r["cascade"]["half"]) else r["cascade"]["half"]
+                          for r in cascade], marker="o", ms=4, capsize=3, lw=2.2,
+                    color=_colour("skd"))
+        for r in cascade:
+            bx.annotate(f"{r['cascade']['leads']}/{len(r['cascade']['diffs'])}",
+                        (r["ratio"], r["cascade"]["mean"]), textcoords="offset points",
+                        xytext=(6, 4), fontsize=8)
+        bx.axhline(0, color="grey", lw=1)
+        bx.set_xscale("log")
+        bx.set_xlim(ratios[0] / 1.6, ratios[-1] * 1.6)
+        bx.set_xticks(ratios, [f"1/{x:.0f}" for x in ratios], fontsize=8)
+        bx.minorticks_off()
+        bx.set(xlabel="student GFLOPs / teacher GFLOPs (log scale)",
+               ylabel=f"SKD - {NO_CASCADE}\n(video accuracy, paired by seed)",
+               title="What the assistant adds\n(label: seeds where SKD is ahead)")
     fig.tight_layout()
     return _save(plt, fig, path)
 
