@@ -30,9 +30,9 @@ import os
 import numpy as np
 
 from experiments import RESULTS
-from experiments.tables import (NO_CASCADE, budget_first, calibration_table, load, paired_rows, per_method,
-                                moved_table, regime_label, regimes, shown_methods, summary_table,
-                                sweep_rows, sweep_table, versus_table)
+from experiments.tables import (NO_CASCADE, budget_first, calibration_table, load, moved_table,
+                                paired_rows, per_method, regime_label, regimes, shown_methods,
+                                summary_table, sweep_rows, sweep_table, versus_table)
 
 MISSING = "matplotlib is not installed: pip install matplotlib"
 
@@ -174,31 +174,43 @@ def fig_paired(plt, rows, path):
     return _save(plt, fig, path)
 
 
+def _half(interval):
+    """interval()'s half-width as an error bar: 0 where one seed leaves it undefined (NaN)."""
+    return 0 if math.isnan(interval["half"]) else interval["half"]
+
+
+def _ratio_axis(ax, ratios, labels):
+    """A log x-axis with one tick per GFLOPs ratio, padded so that a single ratio is not a zoom
+    on the methods' side-by-side offsets."""
+    ax.set_xscale("log")
+    ax.set_xlim(ratios[0] / 1.6, ratios[-1] * 1.6)
+    ax.set_xticks(ratios, labels, fontsize=8)
+    ax.minorticks_off()
+
+
 def fig_sweep(plt, rows, path):
     """The capacity sweep: each method's gain over the student alone against the teacher /
     student GFLOPs ratio, mean and 95% interval over seeds (paired by seed); beside it, where
     the sweep ran SKD without the assistant, SKD minus that variant per ratio (Sec. 4's claim:
     it should grow with the ratio)."""
     cascade = [r for r in rows if "cascade" in r]
-    fig, axes = plt.subplots(1, 1 + bool(cascade), figsize=(12.5 if cascade else 9, 4.4),
-                             squeeze=False, gridspec_kw=dict(width_ratios=[2.2, 1][:1 + bool(cascade)]))
+    widths = [2.2, 1] if cascade else [1]
+    fig, axes = plt.subplots(1, len(widths), figsize=(12.5 if cascade else 9, 4.4), squeeze=False,
+                             gridspec_kw=dict(width_ratios=widths))
     ax = axes[0][0]
     methods = list(dict.fromkeys(r["method"] for r in rows if r["method"] != "alone"))
     for i, m in enumerate(methods):
         mine = [r for r in rows if r["method"] == m]
         x = [r["ratio"] * 1.04 ** (i - (len(methods) - 1) / 2) for r in mine]  # side by side
         ax.errorbar(x, [r["gain"]["mean"] for r in mine],
-                    yerr=[0 if math.isnan(r["gain"]["half"]) else r["gain"]["half"] for r in mine],
+                    yerr=[_half(r["gain"]) for r in mine],
                     marker="s" if "(tuned)" in m else "o", ms=4, capsize=3, label=m,
                     color=_colour(m), lw=2.2 if m == "skd" else 1,
                     ls="--" if "no-cascade" in m or "(tuned)" in m else "-")
     ax.axhline(0, color="grey", lw=1)
     ratios = sorted({r["ratio"] for r in rows})
-    ax.set_xscale("log")
-    ax.set_xlim(ratios[0] / 1.6, ratios[-1] * 1.6)  # one ratio alone: not a zoom on the offsets
-    ax.set_xticks(ratios, [f"1/{x:.0f}\n{next(r['student'] for r in rows if r['ratio'] == x)}"
-                           for x in ratios], fontsize=8)
-    ax.minorticks_off()
+    _ratio_axis(ax, ratios, [f"1/{x:.0f}\n{next(r['student'] for r in rows if r['ratio'] == x)}"
+                             for x in ratios])
     n = sorted({r["gain"]["n"] for r in rows if r["method"] != "alone"})
     ax.set(xlabel="student GFLOPs / teacher GFLOPs (log scale), student",
            ylabel="gain over the student alone\n(video accuracy, fraction of test videos)",
@@ -208,18 +220,14 @@ def fig_sweep(plt, rows, path):
     if cascade:
         bx = axes[0][1]
         bx.errorbar([r["ratio"] for r in cascade], [r["cascade"]["mean"] for r in cascade],
-                    yerr=[0 if math.isnan(r["cascade"]["half"]) else r["cascade"]["half"]
-                          for r in cascade], marker="o", ms=4, capsize=3, lw=2.2,
-                    color=_colour("skd"))
+                    yerr=[_half(r["cascade"]) for r in cascade], marker="o", ms=4, capsize=3,
+                    lw=2.2, color=_colour("skd"))
         for r in cascade:
             bx.annotate(f"{r['cascade']['leads']}/{len(r['cascade']['diffs'])}",
                         (r["ratio"], r["cascade"]["mean"]), textcoords="offset points",
                         xytext=(6, 4), fontsize=8)
         bx.axhline(0, color="grey", lw=1)
-        bx.set_xscale("log")
-        bx.set_xlim(ratios[0] / 1.6, ratios[-1] * 1.6)
-        bx.set_xticks(ratios, [f"1/{x:.0f}" for x in ratios], fontsize=8)
-        bx.minorticks_off()
+        _ratio_axis(bx, ratios, [f"1/{x:.0f}" for x in ratios])
         bx.set(xlabel="student GFLOPs / teacher GFLOPs (log scale)",
                ylabel=f"SKD - {NO_CASCADE}\n(video accuracy, paired by seed)",
                title="What the assistant adds\n(label: seeds where SKD is ahead)")

@@ -342,7 +342,6 @@ def test_tuned_weights_refuse_the_tuning_set_unless_checking_an_ordering(tmp_pat
     assert grid.group_folder(args, "data/set", 0.2, 1) == (group, student)
     args.cascade = grid.regime_cascade("d")  # the regime's own cascade: the group's folder
     assert grid.group_folder(args, "data/set", 0.2, 1) == (group, group)
-    args.cascade = "r3d18_w0.25,r3d10_w0.25,r3d10_w0.18"
     args.cascade, args.sweep, args.tag = grid.regime_cascade("c"), False, "twin10"
     assert grid._accuracy_file(args) == "accuracy_d_twin10"
     args.regime, args.tag = "a", None
